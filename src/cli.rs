@@ -1,0 +1,351 @@
+//! Every flag, environment variable, default and help text, as the user types them (clap
+//! derive). Values are checked here, so a bad flag is a usage error (exit 2) before anything
+//! is opened; `cmd` turns these into the settings the program runs with.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::{Map, Value};
+
+use crate::event::validate_event_type;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dq",
+    version,
+    about = "A durable queue of notifications from your machines to Discord",
+    long_about = "A durable queue of notifications from your machines to Discord.\n\n\
+        Scripts call `dq publish`; the event is stored in a local SQLite file and delivered \
+        later, even if Discord or the consumer is down.",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every subcommand takes, anywhere on the command line.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// SQLite database [default: $XDG_DATA_HOME/dq/events.db]
+    #[arg(long, global = true, env = "DQ_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// Print one JSON document instead of text
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Failed attempts after which an event is dead-lettered
+    #[arg(
+        long,
+        global = true,
+        env = "DQ_MAX_ATTEMPTS",
+        default_value_t = 3,
+        value_name = "N",
+        value_parser = clap::value_parser!(i64).range(1..=100)
+    )]
+    pub max_attempts: i64,
+
+    /// How long to wait for another process's lock on the database, in milliseconds
+    #[arg(
+        long,
+        global = true,
+        env = "DQ_BUSY_TIMEOUT_MS",
+        default_value_t = 5000,
+        value_name = "MS",
+        value_parser = clap::value_parser!(u64).range(0..=600_000)
+    )]
+    pub busy_timeout_ms: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Store an event in the local queue (prints its id)
+    Publish(PublishArgs),
+    /// Count events by state and show the configuration dq sees
+    Stats,
+    /// List dead-lettered events
+    Failed(FailedArgs),
+    /// Put dead-lettered events back in the queue
+    Retry(RetryArgs),
+    /// Delete old processed events
+    Cleanup(CleanupArgs),
+    /// Print a shell completion script
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    #[command(flatten)]
+    pub common: PublishCommon,
+
+    #[command(subcommand)]
+    pub kind: PublishKind,
+}
+
+/// Flags shared by every kind of publish.
+#[derive(Debug, Args)]
+pub struct PublishCommon {
+    /// Discord user to notify (may be empty for webhook delivery)
+    #[arg(
+        long,
+        global = true,
+        env = "DISCORD_USER_ID",
+        default_value = "",
+        hide_default_value = true,
+        value_name = "ID"
+    )]
+    pub user_id: String,
+
+    /// Codespace name added to the payload
+    #[arg(long, global = true, env = "CODESPACE_NAME", value_name = "NAME")]
+    pub codespace: Option<String>,
+
+    /// Do not store the event again while one with this key is pending or recent
+    #[arg(long, global = true, value_name = "KEY", value_parser = parse_dedup_key)]
+    pub dedup_key: Option<String>,
+
+    /// How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)
+    #[arg(
+        long,
+        global = true,
+        default_value = "0s",
+        value_name = "DURATION",
+        value_parser = parse_duration,
+        requires = "dedup_key"
+    )]
+    pub dedup_window: Duration,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PublishKind {
+    /// A backup failed
+    BackupError {
+        /// What failed: compression, upload, ... (stored as backup_<TYPE>)
+        #[arg(long, value_name = "TYPE", value_parser = non_empty)]
+        error_type: String,
+        /// The error message
+        #[arg(long)]
+        message: String,
+        /// The backup file concerned
+        #[arg(long, value_name = "FILE")]
+        file: Option<String>,
+    },
+    /// A backup finished
+    BackupSuccess {
+        /// The backup file
+        #[arg(long, value_name = "FILE")]
+        file: String,
+        /// Its size in megabytes
+        #[arg(long, value_name = "MB", value_parser = non_negative)]
+        size_mb: f64,
+        /// How long it took, in seconds
+        #[arg(long, value_name = "SECONDS", value_parser = non_negative)]
+        duration: f64,
+    },
+    /// The Minecraft server changed state
+    MinecraftStatus {
+        #[arg(long, value_enum)]
+        status: MinecraftState,
+        /// Address players connect to
+        #[arg(long)]
+        ip: Option<String>,
+        #[arg(long, default_value_t = 25565, value_parser = clap::value_parser!(u16).range(1..))]
+        port: u16,
+        /// Players online
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        players: u32,
+    },
+    /// The Codespace started, stopped or hit an error
+    CodespaceStatus {
+        #[arg(long, value_enum)]
+        action: CodespaceAction,
+        /// Extra detail shown in the message (repeatable)
+        #[arg(long = "detail", value_name = "KEY=VALUE", value_parser = parse_field)]
+        details: Vec<(String, Value)>,
+    },
+    /// Any event type, with a JSON payload or fields
+    Event {
+        /// Event type: lowercase letters, digits and '_'
+        #[arg(value_name = "TYPE", value_parser = parse_event_type)]
+        event_type: String,
+        /// The payload, a JSON object
+        #[arg(long, value_name = "JSON", value_parser = parse_payload, conflicts_with = "fields")]
+        payload: Option<Map<String, Value>>,
+        /// A payload entry: KEY=text, or KEY:=JSON for a number, boolean, list or object
+        #[arg(long = "field", value_name = "KEY=VALUE", value_parser = parse_field)]
+        fields: Vec<(String, Value)>,
+    },
+    /// Newline-delimited JSON events from stdin: {event_type, payload, user_id?, dedup_key?}
+    Batch,
+    /// A test notification
+    Test {
+        #[arg(long, default_value = "Notificación de prueba de dq")]
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MinecraftState {
+    Online,
+    Offline,
+    Starting,
+    Stopping,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CodespaceAction {
+    Started,
+    Stopped,
+    Error,
+}
+
+#[derive(Debug, Args)]
+pub struct FailedArgs {
+    /// Show at most this many, the most recent
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=100_000))]
+    pub limit: i64,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("which").required(true).args(["ids", "all"]))]
+pub struct RetryArgs {
+    /// Ids of failed events
+    #[arg(value_name = "ID", value_parser = clap::value_parser!(i64).range(1..))]
+    pub ids: Vec<i64>,
+    /// Every failed event
+    #[arg(long, conflicts_with = "ids")]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    /// Delete processed events older than this many days
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(0..=36_500))]
+    pub days: u32,
+    /// Also delete dead-lettered events that old
+    #[arg(long)]
+    pub include_failed: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+fn non_empty(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        Err("must not be empty".into())
+    } else {
+        Ok(text.into())
+    }
+}
+
+fn non_negative(text: &str) -> Result<f64, String> {
+    let number: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    if number.is_finite() && number >= 0.0 {
+        Ok(number)
+    } else {
+        Err(format!("{text:?} must be a finite number of at least 0"))
+    }
+}
+
+fn parse_event_type(text: &str) -> Result<String, String> {
+    validate_event_type(text).map_err(|error| error.to_string())?;
+    Ok(text.into())
+}
+
+fn parse_dedup_key(text: &str) -> Result<String, String> {
+    if text.is_empty() || text.len() > 256 {
+        return Err("must be 1 to 256 bytes long".into());
+    }
+    Ok(text.into())
+}
+
+fn parse_payload(text: &str) -> Result<Map<String, Value>, String> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err("the payload must be a JSON object, like '{\"key\": \"value\"}'".into()),
+        Err(error) => Err(format!("the payload is not valid JSON: {error}")),
+    }
+}
+
+/// `KEY=text` gives a string; `KEY:=json` gives any JSON value.
+pub fn parse_field(text: &str) -> Result<(String, Value), String> {
+    let (key, value) = if let Some((key, raw)) = text.split_once(":=") {
+        let value = serde_json::from_str(raw)
+            .map_err(|error| format!("the value of {key:?} is not valid JSON: {error}"))?;
+        (key, value)
+    } else if let Some((key, value)) = text.split_once('=') {
+        (key, Value::String(value.into()))
+    } else {
+        return Err(format!("{text:?} is not KEY=VALUE"));
+    };
+    if key.is_empty() {
+        return Err(format!("{text:?} has an empty key"));
+    }
+    Ok((key.into(), value))
+}
+
+/// A duration such as `90`, `30s`, `10m`, `2h` or `1d` (a bare number is seconds).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 30s, 10m, 2h or 1d"))?;
+    let unit_seconds = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("{text:?} has an unknown unit; use s, m, h or d")),
+    };
+    number
+        .checked_mul(unit_seconds)
+        .filter(|seconds| *seconds <= 366 * 86_400)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("{text:?} is longer than a year"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+    use serde_json::json;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn fields_are_text_or_json() {
+        assert_eq!(parse_field("a=b=c").unwrap(), ("a".into(), json!("b=c")));
+        assert_eq!(parse_field("n:=5").unwrap(), ("n".into(), json!(5)));
+        assert!(parse_field("novalue").is_err());
+        assert!(parse_field("=x").is_err());
+        assert!(parse_field("n:=nope").is_err());
+    }
+
+    #[test]
+    fn durations_take_a_unit() {
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
+        assert_eq!(parse_duration("1d").unwrap(), Duration::from_secs(86_400));
+        for bad in ["", "m", "-1s", "5w", "99999999999999999999"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+}

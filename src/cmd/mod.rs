@@ -1,0 +1,146 @@
+//! One module per subcommand: the only place that prints or combines the other modules.
+//! `run` resolves the settings the program runs with from what the user typed.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use crate::cli::{Cli, Command, GlobalArgs};
+use crate::store::{Policy, Store};
+
+mod admin;
+mod completions;
+mod publish;
+
+/// An error of use found after parsing (a bad batch line, a payload too large): exit code 2.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Settings every subcommand shares, resolved from flags, environment and defaults.
+pub struct Settings {
+    pub db_path: PathBuf,
+    pub json: bool,
+    pub policy: Policy,
+    pub busy_timeout: Duration,
+}
+
+impl Settings {
+    fn new(global: &GlobalArgs) -> Result<Settings> {
+        let db_path = match &global.db {
+            Some(path) => path.clone(),
+            None => default_db_path()?,
+        };
+        Ok(Settings {
+            db_path,
+            json: global.json,
+            policy: Policy {
+                max_attempts: global.max_attempts,
+                ..Policy::default()
+            },
+            busy_timeout: Duration::from_millis(global.busy_timeout_ms),
+        })
+    }
+
+    pub fn open_store(&self) -> Result<Store> {
+        Store::open(&self.db_path, self.policy, self.busy_timeout)
+    }
+}
+
+/// `$XDG_DATA_HOME/dq/events.db`, else `~/.local/share/dq/events.db`.
+fn default_db_path() -> Result<PathBuf> {
+    let data_home = std::env::var_os("XDG_DATA_HOME")
+        .filter(|value| !value.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|value| !value.is_empty())
+                .map(|home| PathBuf::from(home).join(".local/share"))
+        })
+        .context("no database path: set --db, DQ_DB, XDG_DATA_HOME or HOME")?;
+    Ok(data_home.join("dq").join("events.db"))
+}
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let settings = Settings::new(&cli.global)?;
+    match cli.command {
+        Command::Publish(args) => publish::run(&settings, args),
+        Command::Stats => admin::stats(&settings),
+        Command::Failed(args) => admin::failed(&settings, &args),
+        Command::Retry(args) => admin::retry(&settings, &args),
+        Command::Cleanup(args) => admin::cleanup(&settings, &args),
+        Command::Completions(args) => completions::run(&args),
+    }
+}
+
+/// Prints the error and its causes as `dq: error: ...` and picks the exit code. A closed
+/// stdout (`dq failed | head`) is not an error.
+pub fn report(error: &anyhow::Error) -> ExitCode {
+    let broken_pipe = error.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    });
+    if broken_pipe {
+        return ExitCode::SUCCESS;
+    }
+    let mut message = error.to_string();
+    for cause in error.chain().skip(1) {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+    }
+    let _ = writeln!(io::stderr(), "dq: error: {message}");
+    if error.chain().any(|cause| cause.is::<UsageError>()) {
+        ExitCode::from(2)
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Writes `text` to stdout; a write error (a closed pipe) propagates to `report`.
+pub fn print(text: &str) -> Result<()> {
+    let mut stdout = io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .context("writing to stdout")
+}
+
+pub fn print_json(value: &serde_json::Value) -> Result<()> {
+    print(&format!("{value}\n"))
+}
+
+/// A small table aligned in columns, for human output.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers
+        .iter()
+        .map(|header| header.chars().count())
+        .collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
+        let padded: Vec<String> = cells
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        format!("{}\n", padded.join("  ").trim_end())
+    };
+    let mut out = line(&mut headers.iter().copied());
+    for row in rows {
+        out.push_str(&line(&mut row.iter().map(String::as_str)));
+    }
+    out
+}

@@ -1,0 +1,150 @@
+//! `dq publish`: turn flags (or stdin lines) into events and store them durably.
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use chrono::Utc;
+use serde_json::{json, Map, Value};
+
+use super::{print, Settings, UsageError};
+use crate::cli::{CodespaceAction, MinecraftState, PublishArgs, PublishKind};
+use crate::event::{self, NewEvent};
+
+pub fn run(settings: &Settings, args: PublishArgs) -> Result<ExitCode> {
+    let common = &args.common;
+    let now = Utc::now();
+    // Each event with the stdin line it came from, so an error can name the line.
+    let mut events: Vec<(Option<usize>, NewEvent)> = match args.kind {
+        PublishKind::Batch => read_batch(std::io::stdin().lock(), &common.user_id)?,
+        kind => vec![(
+            None,
+            NewEvent {
+                event_type: event_type(&kind),
+                payload: payload(kind),
+                user_id: common.user_id.clone(),
+                dedup_key: common.dedup_key.clone(),
+            },
+        )],
+    };
+    for (line, event) in &mut events {
+        event.complete(common.codespace.as_deref(), now);
+        event.validate().map_err(|error| match line {
+            Some(line) => UsageError(format!("line {line}: {error}")),
+            None => UsageError(error.to_string()),
+        })?;
+    }
+    let events: Vec<NewEvent> = events.into_iter().map(|(_, event)| event).collect();
+    let mut store = settings.open_store()?;
+    let published = store.publish(&events, common.dedup_window, now)?;
+    let mut out = String::new();
+    for item in &published {
+        if settings.json {
+            out.push_str(&json!({ "id": item.id, "duplicate": item.duplicate }).to_string());
+        } else {
+            out.push_str(&item.id.to_string());
+        }
+        out.push('\n');
+    }
+    print(&out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn event_type(kind: &PublishKind) -> String {
+    match kind {
+        PublishKind::BackupError { .. } => event::BACKUP_ERROR.into(),
+        PublishKind::BackupSuccess { .. } => event::BACKUP_SUCCESS.into(),
+        PublishKind::MinecraftStatus { .. } => event::MINECRAFT_STATUS.into(),
+        PublishKind::CodespaceStatus { .. } => event::CODESPACE_STATUS.into(),
+        PublishKind::Event { event_type, .. } => event_type.clone(),
+        PublishKind::Test { .. } => event::TEST.into(),
+        PublishKind::Batch => String::new(),
+    }
+}
+
+/// The payload keys of the original publisher, per type.
+fn payload(kind: PublishKind) -> Map<String, Value> {
+    let value = match kind {
+        PublishKind::BackupError {
+            error_type,
+            message,
+            file,
+        } => {
+            // Scripts pass `compression`; some already pass `backup_compression`.
+            let error_type = if error_type.starts_with("backup_") {
+                error_type
+            } else {
+                format!("backup_{error_type}")
+            };
+            json!({ "error_type": error_type, "error_message": message, "backup_file": file })
+        }
+        PublishKind::BackupSuccess {
+            file,
+            size_mb,
+            duration,
+        } => json!({ "backup_file": file, "size_mb": size_mb, "duration_seconds": duration }),
+        PublishKind::MinecraftStatus {
+            status,
+            ip,
+            port,
+            players,
+        } => {
+            let status = match status {
+                MinecraftState::Online => "online",
+                MinecraftState::Offline => "offline",
+                MinecraftState::Starting => "starting",
+                MinecraftState::Stopping => "stopping",
+            };
+            json!({ "status": status, "ip": ip, "port": port, "players_online": players })
+        }
+        PublishKind::CodespaceStatus { action, details } => {
+            let action = match action {
+                CodespaceAction::Started => "started",
+                CodespaceAction::Stopped => "stopped",
+                CodespaceAction::Error => "error",
+            };
+            let details: Map<String, Value> = details.into_iter().collect();
+            json!({ "action": action, "details": details })
+        }
+        PublishKind::Event {
+            payload, fields, ..
+        } => Value::Object(payload.unwrap_or_else(|| fields.into_iter().collect())),
+        PublishKind::Test { message } => json!({ "message": message }),
+        PublishKind::Batch => json!({}),
+    };
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+/// Reads newline-delimited JSON events; blank lines are skipped, a bad line is named.
+fn read_batch(
+    mut input: impl Read,
+    default_user_id: &str,
+) -> Result<Vec<(Option<usize>, NewEvent)>> {
+    let mut bytes = Vec::new();
+    input
+        .read_to_end(&mut bytes)
+        .context("reading events from stdin")?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| UsageError("stdin is not valid UTF-8".into()))?;
+    let mut events = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let line_number = index + 1;
+        let mut event: NewEvent = serde_json::from_str(line).map_err(|error| {
+            UsageError(format!(
+                "line {line_number}: not an event ({{\"event_type\", \"payload\", \
+                 \"user_id\"?, \"dedup_key\"?}}): {error}"
+            ))
+        })?;
+        if event.user_id.is_empty() {
+            event.user_id = default_user_id.into();
+        }
+        events.push((Some(line_number), event));
+    }
+    Ok(events)
+}

@@ -1,0 +1,185 @@
+//! Domain types: an event as stored and as carried over HTTP, a new event before it is stored,
+//! and the rules every event must satisfy (type names, payload size, timestamps). No I/O here.
+
+use anyhow::{bail, Context, Result};
+use chrono::{DateTime, Local, NaiveDateTime, SecondsFormat, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// A serialized payload larger than this is refused, wherever it comes from.
+pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
+
+/// The known event types, as stored in `event_type`.
+pub const BACKUP_ERROR: &str = "backup_error";
+pub const BACKUP_SUCCESS: &str = "backup_success";
+pub const MINECRAFT_STATUS: &str = "minecraft_status";
+pub const CODESPACE_STATUS: &str = "codespace_status";
+/// `dq publish test`: the old "Probar notificación".
+pub const TEST: &str = "test";
+
+/// One stored event, with exactly the keys the original API sends for it, so the original
+/// bot and dq's own consumer read the same JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: i64,
+    pub user_id: String,
+    pub event_type: String,
+    pub payload: Map<String, Value>,
+    pub created_at: String,
+    #[serde(default)]
+    pub attempts: i64,
+    #[serde(default)]
+    pub last_attempt: Option<String>,
+    #[serde(default)]
+    pub error_message: Option<String>,
+}
+
+impl Event {
+    /// When the event was created, in UTC, whichever format wrote it (dq's RFC 3339 or the
+    /// original's naive local time).
+    pub fn created_utc(&self) -> Option<DateTime<Utc>> {
+        parse_timestamp(&self.created_at)
+    }
+}
+
+/// An event that has not been stored yet: what `dq publish`, a batch line and
+/// `POST /discord/events` all produce.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewEvent {
+    pub event_type: String,
+    pub payload: Map<String, Value>,
+    #[serde(default)]
+    pub user_id: String,
+    #[serde(default)]
+    pub dedup_key: Option<String>,
+}
+
+impl NewEvent {
+    /// Checks the type name and the payload size; every path that stores an event calls this.
+    pub fn validate(&self) -> Result<()> {
+        validate_event_type(&self.event_type)?;
+        let size = serde_json::to_string(&self.payload)
+            .context("serializing the payload")?
+            .len();
+        if size > MAX_PAYLOAD_BYTES {
+            bail!("payload is {size} bytes; the limit is {MAX_PAYLOAD_BYTES} bytes (64 KiB)");
+        }
+        if let Some(key) = &self.dedup_key {
+            if key.is_empty() || key.len() > 256 {
+                bail!("dedup key must be 1 to 256 bytes long");
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds `codespace_name` and `timestamp` to the payload when absent, as the original
+    /// publisher did.
+    pub fn complete(&mut self, codespace: Option<&str>, now: DateTime<Utc>) {
+        if !self.payload.contains_key("codespace_name") {
+            let name = codespace.filter(|name| !name.is_empty());
+            self.payload.insert(
+                "codespace_name".into(),
+                name.map_or(Value::Null, |name| Value::String(name.into())),
+            );
+        }
+        if !self.payload.contains_key("timestamp") {
+            self.payload
+                .insert("timestamp".into(), Value::String(format_timestamp(now)));
+        }
+    }
+}
+
+/// Event type names are lowercase ASCII words joined by underscores, as the original used.
+pub fn validate_event_type(name: &str) -> Result<()> {
+    if name.is_empty() || name.len() > 64 {
+        bail!("invalid event type {name:?}: it must be 1 to 64 characters of [a-z0-9_]");
+    }
+    if !name
+        .bytes()
+        .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_')
+    {
+        bail!("invalid event type {name:?}: only lowercase letters, digits and '_' are allowed");
+    }
+    Ok(())
+}
+
+/// The format dq writes every timestamp in: RFC 3339, UTC, microseconds.
+pub fn format_timestamp(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// Reads an RFC 3339 timestamp, or the naive local timestamps the original Python system wrote
+/// (`2026-11-27T17:59:01.259152`, with `T` or a space, with or without fractions).
+pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
+        return Some(time.with_timezone(&Utc));
+    }
+    let naive = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
+        .iter()
+        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())?;
+    Local
+        .from_local_datetime(&naive)
+        .earliest()
+        .map(|time| time.with_timezone(&Utc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn new_event(event_type: &str, payload: Value) -> NewEvent {
+        NewEvent {
+            event_type: event_type.into(),
+            payload: payload.as_object().cloned().unwrap_or_default(),
+            user_id: String::new(),
+            dedup_key: None,
+        }
+    }
+
+    #[test]
+    fn event_type_names_are_lowercase_words() {
+        assert!(validate_event_type("backup_error").is_ok());
+        assert!(validate_event_type("disk_90").is_ok());
+        for bad in ["", "Backup", "a-b", "a b", "é", &"x".repeat(65)] {
+            assert!(validate_event_type(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn payload_over_64_kib_is_refused() {
+        let big = new_event("custom", json!({ "text": "x".repeat(MAX_PAYLOAD_BYTES) }));
+        assert!(big.validate().is_err());
+        let fits = new_event("custom", json!({ "text": "x".repeat(1000) }));
+        assert!(fits.validate().is_ok());
+    }
+
+    #[test]
+    fn complete_adds_codespace_and_timestamp_only_when_absent() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 27, 17, 59, 1).unwrap();
+        let mut event = new_event("custom", json!({ "timestamp": "kept" }));
+        event.complete(Some("cs-1"), now);
+        assert_eq!(event.payload["codespace_name"], json!("cs-1"));
+        assert_eq!(event.payload["timestamp"], json!("kept"));
+
+        let mut event = new_event("custom", json!({}));
+        event.complete(None, now);
+        assert_eq!(event.payload["codespace_name"], Value::Null);
+        assert_eq!(
+            event.payload["timestamp"],
+            json!("2026-11-27T17:59:01.000000Z")
+        );
+    }
+
+    #[test]
+    fn timestamps_of_both_systems_parse() {
+        let utc = parse_timestamp("2026-11-27T17:59:01.259152Z").unwrap();
+        assert_eq!(format_timestamp(utc), "2026-11-27T17:59:01.259152Z");
+        assert!(parse_timestamp("2026-11-27T17:59:01.259152").is_some());
+        assert!(parse_timestamp("2026-11-27 17:59:01").is_some());
+        assert!(parse_timestamp("2026-11-27T17:59:01+02:00").is_some());
+        assert!(parse_timestamp("yesterday").is_none());
+    }
+}

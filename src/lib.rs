@@ -1,0 +1,9 @@
+//! dq's modules, as a library so that integration tests and benchmarks can use the store and
+//! the renderer directly. The binary is `src/main.rs`.
+
+pub mod api;
+pub mod cli;
+pub mod cmd;
+pub mod event;
+pub mod secret;
+pub mod store;

@@ -1,0 +1,13 @@
+//! `dq`: parse the command line, run it, turn the outcome into an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = dq::cli::Cli::parse();
+    match dq::cmd::run(cli) {
+        Ok(code) => code,
+        Err(error) => dq::cmd::report(&error),
+    }
+}

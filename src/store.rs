@@ -1,0 +1,968 @@
+//! The SQLite file: pragmas, migrations, every SQL statement, and the queue rules (claiming
+//! with leases, backoff, dead-lettering, dedup, retention). The server, the consumer's local
+//! mode and the admin commands all go through here, so the rules exist once.
+//!
+//! The `events` table keeps the original Python system's columns exactly; dq adds nullable
+//! columns only. dq's own time columns (`next_attempt_ms`, `lease_until_ms`) hold Unix
+//! milliseconds, so comparing them never depends on how a timestamp string was written.
+
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use rusqlite::types::ValueRef;
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::event::{format_timestamp, parse_timestamp, Event, NewEvent};
+
+/// Append-only: each entry moves the schema one `user_version` forward. Never edit an entry
+/// that has shipped; add a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: the original Python system's schema, unchanged (a no-op on its databases).
+    "CREATE TABLE IF NOT EXISTS events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        processed BOOLEAN DEFAULT 0,
+        attempts INTEGER DEFAULT 0,
+        last_attempt TIMESTAMP,
+        error_message TEXT
+    );
+    CREATE INDEX IF NOT EXISTS idx_processed ON events(processed, attempts);
+    CREATE INDEX IF NOT EXISTS idx_created ON events(created_at);",
+    // 2: dq's queue columns: when a failed event is due again, who holds it, dedup.
+    "ALTER TABLE events ADD COLUMN next_attempt_ms INTEGER;
+    ALTER TABLE events ADD COLUMN lease_until_ms INTEGER;
+    ALTER TABLE events ADD COLUMN dedup_key TEXT;
+    CREATE INDEX IF NOT EXISTS idx_dedup ON events(dedup_key) WHERE dedup_key IS NOT NULL;",
+];
+
+/// Default for how long a writer waits for another writer's lock.
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The columns of an [`Event`], in the order [`event_from_row`] reads them.
+const EVENT_COLUMNS: &str =
+    "id, user_id, event_type, payload, created_at, attempts, last_attempt, error_message";
+
+/// Errors a caller branches on (an HTTP status, an exit code); everything else is `anyhow`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    NotFound(i64),
+    NotFailed(i64),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::NotFound(id) => write!(formatter, "no event with id {id}"),
+            StoreError::NotFailed(id) => write!(formatter, "event {id} is not failed"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// The queue's rules that callers may tune.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    /// An event with this many failed attempts is dead-lettered ("failed").
+    pub max_attempts: i64,
+    /// Wait after the first failed attempt; each later one waits ten times longer.
+    pub backoff_base: Duration,
+    /// The longest backoff, whatever the attempt count.
+    pub backoff_cap: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            max_attempts: 3,
+            backoff_base: Duration::from_secs(60),
+            backoff_cap: Duration::from_secs(3600),
+        }
+    }
+}
+
+impl Policy {
+    /// Backoff before attempt `attempts + 1`, spread by ±20% so events that failed together
+    /// do not all come due together. `spread` is any number; only its low bits are used.
+    pub fn backoff(&self, attempts: i64, spread: u64) -> Duration {
+        let exponent = u32::try_from(attempts.clamp(1, 10) - 1).unwrap_or(0);
+        let base = self
+            .backoff_base
+            .saturating_mul(10u32.saturating_pow(exponent))
+            .min(self.backoff_cap);
+        let permille = 800 + (mix(spread) % 401);
+        base.saturating_mul(u32::try_from(permille).unwrap_or(1000)) / 1000
+    }
+}
+
+/// A cheap integer hash (SplitMix64's finalizer) that turns ids into jitter.
+fn mix(mut value: u64) -> u64 {
+    value = value.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    value = (value ^ (value >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    value = (value ^ (value >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    value ^ (value >> 31)
+}
+
+/// What a consumer reports about a delivery that did not succeed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub message: String,
+    /// `false`: the event goes straight to the dead letter (bad token, DMs closed, ...).
+    pub retryable: bool,
+    /// Wait this long before the event is due again instead of the policy's backoff.
+    pub retry_after: Option<Duration>,
+}
+
+/// How a mark request ended for an event that exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Marked {
+    Processed,
+    AlreadyProcessed,
+    /// Failed, and due again later.
+    WillRetry,
+    /// Failed, and now in the dead letter.
+    DeadLettered,
+}
+
+/// What a publish stored for one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Published {
+    pub id: i64,
+    /// An event with the same dedup key was found; `id` is that event's id.
+    pub duplicate: bool,
+}
+
+/// Counts by state, as `dq stats` and `GET /discord/stats` show them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    pub total: i64,
+    /// Neither processed nor dead: includes leased and waiting events.
+    pub pending: i64,
+    pub processed: i64,
+    pub failed: i64,
+    /// Pending events a consumer holds right now.
+    pub leased: i64,
+    /// Pending events waiting out a backoff.
+    pub waiting: i64,
+}
+
+/// What `claim` hands out.
+#[derive(Debug, Clone, Copy)]
+pub struct Claim {
+    pub limit: i64,
+    /// Zero reads without claiming, as the original API did.
+    pub lease: Duration,
+}
+
+pub struct Store {
+    conn: Connection,
+    policy: Policy,
+}
+
+impl Store {
+    /// Opens (creating it and its directory if needed) and migrates the database at `path`.
+    pub fn open(path: &Path, policy: Policy, busy_timeout: Duration) -> Result<Store> {
+        if let Some(parent) = path
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating directory {}", parent.display()))?;
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)
+            .with_context(|| format!("opening database {}", path.display()))?;
+        Store::prepare(conn, policy, busy_timeout)
+            .with_context(|| format!("opening database {}", path.display()))
+    }
+
+    /// A private database in memory, for tests.
+    pub fn open_in_memory(policy: Policy) -> Result<Store> {
+        let conn = Connection::open_in_memory().context("opening an in-memory database")?;
+        Store::prepare(conn, policy, DEFAULT_BUSY_TIMEOUT)
+    }
+
+    fn prepare(conn: Connection, policy: Policy, busy_timeout: Duration) -> Result<Store> {
+        conn.busy_timeout(busy_timeout)
+            .context("setting the busy timeout")?;
+        // State changes may use NORMAL: the worst a power cut can do to them is a repeated
+        // delivery. Publishing switches to FULL for its own commit.
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .context("setting synchronous mode")?;
+        let mut store = Store { conn, policy };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    pub fn policy(&self) -> Policy {
+        self.policy
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let latest = MIGRATIONS.len() as i64;
+        if self.user_version()? >= latest {
+            return Ok(());
+        }
+        // journal_mode cannot change inside a transaction; it is persistent, so this runs
+        // once per file (and again harmlessly if two processes race here).
+        let _mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+            .context("switching to WAL mode")?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .context("locking the database to migrate it")?;
+        // Read again under the lock: another process may have migrated meanwhile.
+        let current: i64 = tx
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .context("reading the schema version")?;
+        for (index, sql) in MIGRATIONS.iter().enumerate().skip(current.max(0) as usize) {
+            tx.execute_batch(sql)
+                .with_context(|| format!("applying migration {}", index + 1))?;
+        }
+        if current < latest {
+            tx.pragma_update(None, "user_version", latest)
+                .context("recording the schema version")?;
+        }
+        tx.commit().context("committing the migration")
+    }
+
+    fn user_version(&self) -> Result<i64> {
+        self.conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .context("reading the schema version (is this a SQLite database?)")
+    }
+
+    /// Changes whenever another connection commits; serve watches it to wake long polls.
+    pub fn data_version(&self) -> Result<i64> {
+        self.conn
+            .query_row("PRAGMA data_version", [], |row| row.get(0))
+            .context("reading the data version")
+    }
+
+    /// Stores `events` in one durable transaction: all of them, or none. An event whose dedup
+    /// key matches a pending event, or one created within `dedup_window`, is not stored again.
+    pub fn publish(
+        &mut self,
+        events: &[NewEvent],
+        dedup_window: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Published>> {
+        for event in events {
+            event.validate()?;
+        }
+        self.conn
+            .pragma_update(None, "synchronous", "FULL")
+            .context("setting synchronous mode")?;
+        let result = self.publish_in_transaction(events, dedup_window, now);
+        let restored = self
+            .conn
+            .pragma_update(None, "synchronous", "NORMAL")
+            .context("setting synchronous mode");
+        let published = result?;
+        restored?;
+        Ok(published)
+    }
+
+    fn publish_in_transaction(
+        &mut self,
+        events: &[NewEvent],
+        dedup_window: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Published>> {
+        let max_attempts = self.policy.max_attempts;
+        let created_at = format_timestamp(now);
+        let window_start = now - chrono::Duration::from_std(dedup_window).unwrap_or_default();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .context("locking the database to publish")?;
+        let mut published = Vec::with_capacity(events.len());
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO events (user_id, event_type, payload, created_at, processed,
+                        attempts, dedup_key) VALUES (?1, ?2, ?3, ?4, 0, 0, ?5)",
+                )
+                .context("preparing the insert")?;
+            let mut recent = tx
+                .prepare_cached(
+                    "SELECT id, created_at, processed, attempts FROM events
+                     WHERE dedup_key = ?1 ORDER BY id DESC LIMIT 100",
+                )
+                .context("preparing the dedup lookup")?;
+            for event in events {
+                if let Some(key) = &event.dedup_key {
+                    let existing = recent
+                        .query_map([key], |row| {
+                            Ok((
+                                row.get::<_, i64>(0)?,
+                                text(row, 1)?,
+                                row.get::<_, bool>(2)?,
+                                row.get::<_, i64>(3)?,
+                            ))
+                        })
+                        .context("looking up the dedup key")?
+                        .filter_map(|row| row.ok())
+                        .find(|(_, created, processed, attempts)| {
+                            let pending = !processed && *attempts < max_attempts;
+                            let recent = parse_timestamp(created)
+                                .is_some_and(|created| created >= window_start);
+                            pending || recent
+                        });
+                    if let Some((id, ..)) = existing {
+                        published.push(Published {
+                            id,
+                            duplicate: true,
+                        });
+                        continue;
+                    }
+                }
+                let payload =
+                    serde_json::to_string(&event.payload).context("serializing the payload")?;
+                insert
+                    .execute(params![
+                        event.user_id,
+                        event.event_type,
+                        payload,
+                        created_at,
+                        event.dedup_key
+                    ])
+                    .context("inserting the event")?;
+                published.push(Published {
+                    id: tx.last_insert_rowid(),
+                    duplicate: false,
+                });
+            }
+        }
+        tx.commit().context("committing the events")?;
+        Ok(published)
+    }
+
+    /// Hands out up to `claim.limit` due events, oldest first, each leased until
+    /// `now + claim.lease`; nobody else gets them until they are marked or the lease ends.
+    pub fn claim(&mut self, claim: Claim, now: DateTime<Utc>) -> Result<Vec<Event>> {
+        let now_ms = now.timestamp_millis();
+        let due = "processed = 0 AND attempts < ?1
+            AND (next_attempt_ms IS NULL OR next_attempt_ms <= ?2)
+            AND (lease_until_ms IS NULL OR lease_until_ms <= ?2)";
+        let mut events = if claim.lease.is_zero() {
+            let sql =
+                format!("SELECT {EVENT_COLUMNS} FROM events WHERE {due} ORDER BY id LIMIT ?3");
+            let mut statement = self.conn.prepare_cached(&sql)?;
+            let rows = statement.query_map(
+                params![self.policy.max_attempts, now_ms, claim.limit],
+                event_from_row,
+            )?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+                .context("reading due events")?
+        } else {
+            let until = now_ms.saturating_add(duration_ms(claim.lease));
+            let sql = format!(
+                "UPDATE events SET lease_until_ms = ?4 WHERE id IN
+                 (SELECT id FROM events WHERE {due} ORDER BY id LIMIT ?3)
+                 RETURNING {EVENT_COLUMNS}"
+            );
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .context("locking the database to claim events")?;
+            let events = {
+                let mut statement = tx.prepare_cached(&sql)?;
+                let rows = statement.query_map(
+                    params![self.policy.max_attempts, now_ms, claim.limit, until],
+                    event_from_row,
+                )?;
+                rows.collect::<rusqlite::Result<Vec<_>>>()
+                    .context("claiming due events")?
+            };
+            tx.commit().context("committing the claim")?;
+            events
+        };
+        events.sort_by_key(|event| event.id);
+        Ok(events)
+    }
+
+    /// When the next pending event comes due (a lease or a backoff ends), if any is pending.
+    /// A time at or before `now` means one is due already.
+    pub fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
+        let millis: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT MIN(MAX(COALESCE(next_attempt_ms, 0), COALESCE(lease_until_ms, 0)))
+                 FROM events WHERE processed = 0 AND attempts < ?1",
+                [self.policy.max_attempts],
+                |row| row.get(0),
+            )
+            .context("finding the next due event")?;
+        Ok(millis.and_then(DateTime::from_timestamp_millis))
+    }
+
+    /// Marks an event delivered. Repeating it is harmless.
+    pub fn mark_processed(&mut self, id: i64, now: DateTime<Utc>) -> Result<Marked> {
+        let changed = self
+            .conn
+            .prepare_cached(
+                "UPDATE events SET processed = 1, last_attempt = ?2, lease_until_ms = NULL,
+                    next_attempt_ms = NULL
+                 WHERE id = ?1 AND processed = 0",
+            )?
+            .execute(params![id, format_timestamp(now)])
+            .context("marking the event processed")?;
+        if changed == 1 {
+            return Ok(Marked::Processed);
+        }
+        self.require(id)?;
+        Ok(Marked::AlreadyProcessed)
+    }
+
+    /// Records a failed attempt: the event waits a backoff, or goes to the dead letter when it
+    /// is out of attempts or the failure is permanent. A late failure report for an event that
+    /// was delivered meanwhile changes nothing.
+    pub fn mark_failed(
+        &mut self,
+        id: i64,
+        failure: &Failure,
+        now: DateTime<Utc>,
+    ) -> Result<Marked> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .context("locking the database to mark a failure")?;
+        let row: Option<(bool, i64)> = tx
+            .query_row(
+                "SELECT processed, attempts FROM events WHERE id = ?1",
+                [id],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()
+            .context("reading the event")?;
+        let Some((processed, attempts)) = row else {
+            return Err(StoreError::NotFound(id).into());
+        };
+        if processed {
+            return Ok(Marked::AlreadyProcessed);
+        }
+        let max_attempts = self.policy.max_attempts;
+        let attempts = if failure.retryable {
+            attempts.saturating_add(1)
+        } else {
+            attempts.saturating_add(1).max(max_attempts)
+        };
+        let dead = attempts >= max_attempts;
+        let wait = failure.retry_after.unwrap_or_else(|| {
+            self.policy
+                .backoff(attempts, (id as u64) ^ (now.timestamp_micros() as u64))
+        });
+        let next_attempt_ms = (!dead).then(|| now.timestamp_millis() + duration_ms(wait));
+        tx.execute(
+            "UPDATE events SET attempts = ?2, last_attempt = ?3, error_message = ?4,
+                lease_until_ms = NULL, next_attempt_ms = ?5
+             WHERE id = ?1",
+            params![
+                id,
+                attempts,
+                format_timestamp(now),
+                failure.message,
+                next_attempt_ms
+            ],
+        )
+        .context("recording the failure")?;
+        tx.commit().context("committing the failure")?;
+        Ok(if dead {
+            Marked::DeadLettered
+        } else {
+            Marked::WillRetry
+        })
+    }
+
+    /// Gives claimed events back at once (the consumer that held them went away).
+    pub fn release(&mut self, ids: &[i64]) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .context("locking the database to release leases")?;
+        {
+            let mut statement = tx.prepare_cached(
+                "UPDATE events SET lease_until_ms = NULL WHERE id = ?1 AND processed = 0",
+            )?;
+            for id in ids {
+                statement.execute([id]).context("releasing a lease")?;
+            }
+        }
+        tx.commit().context("committing the release")
+    }
+
+    /// Puts dead-lettered events back in the queue with fresh attempts. Every id must name a
+    /// failed event, or nothing changes.
+    pub fn retry(&mut self, ids: &[i64]) -> Result<usize> {
+        let max_attempts = self.policy.max_attempts;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .context("locking the database to retry events")?;
+        for &id in ids {
+            let row: Option<(bool, i64)> = tx
+                .query_row(
+                    "SELECT processed, attempts FROM events WHERE id = ?1",
+                    [id],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()
+                .context("reading the event")?;
+            match row {
+                None => return Err(StoreError::NotFound(id).into()),
+                Some((false, attempts)) if attempts >= max_attempts => {}
+                Some(_) => return Err(StoreError::NotFailed(id).into()),
+            }
+        }
+        let mut changed = 0;
+        {
+            let mut statement = tx.prepare_cached(
+                "UPDATE events SET attempts = 0, next_attempt_ms = NULL, lease_until_ms = NULL
+                 WHERE id = ?1",
+            )?;
+            for id in ids {
+                changed += statement.execute([id]).context("requeueing the event")?;
+            }
+        }
+        tx.commit().context("committing the retry")?;
+        Ok(changed)
+    }
+
+    /// Puts every dead-lettered event back in the queue.
+    pub fn retry_all(&mut self) -> Result<usize> {
+        self.conn
+            .execute(
+                "UPDATE events SET attempts = 0, next_attempt_ms = NULL, lease_until_ms = NULL
+                 WHERE processed = 0 AND attempts >= ?1",
+                [self.policy.max_attempts],
+            )
+            .context("requeueing failed events")
+    }
+
+    pub fn stats(&self, now: DateTime<Utc>) -> Result<Stats> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*),
+                    COALESCE(SUM(processed = 0 AND attempts < ?1), 0),
+                    COALESCE(SUM(processed = 1), 0),
+                    COALESCE(SUM(processed = 0 AND attempts >= ?1), 0),
+                    COALESCE(SUM(processed = 0 AND attempts < ?1 AND lease_until_ms > ?2), 0),
+                    COALESCE(SUM(processed = 0 AND attempts < ?1 AND next_attempt_ms > ?2
+                        AND (lease_until_ms IS NULL OR lease_until_ms <= ?2)), 0)
+                 FROM events",
+                params![self.policy.max_attempts, now.timestamp_millis()],
+                |row| {
+                    Ok(Stats {
+                        total: row.get(0)?,
+                        pending: row.get(1)?,
+                        processed: row.get(2)?,
+                        failed: row.get(3)?,
+                        leased: row.get(4)?,
+                        waiting: row.get(5)?,
+                    })
+                },
+            )
+            .context("counting events")
+    }
+
+    /// The most recent dead-lettered events, oldest first.
+    pub fn failed(&self, limit: i64) -> Result<Vec<Event>> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE processed = 0 AND attempts >= ?1
+             ORDER BY id DESC LIMIT ?2"
+        );
+        let mut statement = self.conn.prepare_cached(&sql)?;
+        let rows = statement.query_map(params![self.policy.max_attempts, limit], event_from_row)?;
+        let mut events = rows
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .context("reading failed events")?;
+        events.reverse();
+        Ok(events)
+    }
+
+    pub fn get(&self, id: i64) -> Result<Option<Event>> {
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = ?1");
+        self.conn
+            .query_row(&sql, [id], event_from_row)
+            .optional()
+            .context("reading the event")
+    }
+
+    fn require(&self, id: i64) -> Result<()> {
+        let exists: bool = self
+            .conn
+            .query_row(
+                "SELECT EXISTS(SELECT 1 FROM events WHERE id = ?1)",
+                [id],
+                |row| row.get(0),
+            )
+            .context("looking up the event")?;
+        if exists {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound(id).into())
+        }
+    }
+
+    /// Deletes processed events (and dead-lettered ones with `include_failed`) created before
+    /// `before`. Rows whose creation time cannot be read are kept.
+    pub fn cleanup(&mut self, before: DateTime<Utc>, include_failed: bool) -> Result<usize> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .context("locking the database to clean up")?;
+        let old: Vec<i64> = {
+            let mut statement = tx.prepare_cached(
+                "SELECT id, created_at FROM events
+                 WHERE processed = 1 OR (?1 AND processed = 0 AND attempts >= ?2)",
+            )?;
+            let rows = statement
+                .query_map(params![include_failed, self.policy.max_attempts], |row| {
+                    Ok((row.get::<_, i64>(0)?, text(row, 1)?))
+                })?;
+            // Creation times are compared parsed: the original wrote naive local times.
+            rows.filter_map(|row| row.ok())
+                .filter(|(_, created)| parse_timestamp(created).is_some_and(|time| time < before))
+                .map(|(id, _)| id)
+                .collect()
+        };
+        {
+            let mut delete = tx.prepare_cached("DELETE FROM events WHERE id = ?1")?;
+            for id in &old {
+                delete.execute([id]).context("deleting an old event")?;
+            }
+        }
+        tx.commit().context("committing the cleanup")?;
+        Ok(old.len())
+    }
+}
+
+fn duration_ms(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Reads a column as text whatever its storage class: the original's rows may hold numbers
+/// where text is declared.
+fn text(row: &Row<'_>, index: usize) -> rusqlite::Result<String> {
+    Ok(match row.get_ref(index)? {
+        ValueRef::Null => String::new(),
+        ValueRef::Integer(value) => value.to_string(),
+        ValueRef::Real(value) => value.to_string(),
+        ValueRef::Text(bytes) | ValueRef::Blob(bytes) => String::from_utf8_lossy(bytes).into(),
+    })
+}
+
+fn event_from_row(row: &Row<'_>) -> rusqlite::Result<Event> {
+    let payload_text = text(row, 3)?;
+    // A row whose payload is not a JSON object (hand-written, or corrupted) is still
+    // delivered, with its text kept, rather than blocking the queue.
+    let payload = match serde_json::from_str::<Value>(&payload_text) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::from_iter([("raw".to_string(), Value::String(payload_text))]),
+    };
+    let last_attempt = match row.get_ref(6)? {
+        ValueRef::Null => None,
+        _ => Some(text(row, 6)?),
+    };
+    let error_message = match row.get_ref(7)? {
+        ValueRef::Null => None,
+        _ => Some(text(row, 7)?),
+    };
+    Ok(Event {
+        id: row.get(0)?,
+        user_id: text(row, 1)?,
+        event_type: text(row, 2)?,
+        payload,
+        created_at: text(row, 4)?,
+        attempts: row.get::<_, Option<i64>>(5)?.unwrap_or(0),
+        last_attempt,
+        error_message,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap() + chrono::Duration::seconds(seconds)
+    }
+
+    fn store() -> Store {
+        Store::open_in_memory(Policy::default()).unwrap()
+    }
+
+    fn event(kind: &str) -> NewEvent {
+        NewEvent {
+            event_type: kind.into(),
+            payload: json!({ "n": 1 }).as_object().unwrap().clone(),
+            user_id: "42".into(),
+            dedup_key: None,
+        }
+    }
+
+    fn publish(store: &mut Store, count: usize, now: DateTime<Utc>) -> Vec<i64> {
+        let events = vec![event("custom"); count];
+        store
+            .publish(&events, Duration::ZERO, now)
+            .unwrap()
+            .into_iter()
+            .map(|published| published.id)
+            .collect()
+    }
+
+    fn lease(seconds: u64, limit: i64) -> Claim {
+        Claim {
+            limit,
+            lease: Duration::from_secs(seconds),
+        }
+    }
+
+    fn retryable(message: &str) -> Failure {
+        Failure {
+            message: message.into(),
+            retryable: true,
+            retry_after: None,
+        }
+    }
+
+    #[test]
+    fn claimed_events_are_not_handed_out_again_until_the_lease_ends() {
+        let mut store = store();
+        let ids = publish(&mut store, 3, at(0));
+        let first = store.claim(lease(60, 2), at(0)).unwrap();
+        assert_eq!(first.iter().map(|e| e.id).collect::<Vec<_>>(), ids[..2]);
+        let second = store.claim(lease(60, 10), at(1)).unwrap();
+        assert_eq!(second.iter().map(|e| e.id).collect::<Vec<_>>(), ids[2..]);
+        assert!(store.claim(lease(60, 10), at(59)).unwrap().is_empty());
+        let expired = store.claim(lease(60, 10), at(60)).unwrap();
+        assert_eq!(expired.iter().map(|e| e.id).collect::<Vec<_>>(), ids[..2]);
+    }
+
+    #[test]
+    fn a_zero_lease_reads_without_claiming() {
+        let mut store = store();
+        publish(&mut store, 2, at(0));
+        assert_eq!(store.claim(lease(0, 10), at(0)).unwrap().len(), 2);
+        assert_eq!(store.claim(lease(0, 10), at(0)).unwrap().len(), 2);
+        assert_eq!(store.stats(at(0)).unwrap().leased, 0);
+    }
+
+    #[test]
+    fn processed_is_idempotent_and_unknown_ids_are_not_found() {
+        let mut store = store();
+        let ids = publish(&mut store, 1, at(0));
+        assert_eq!(
+            store.mark_processed(ids[0], at(1)).unwrap(),
+            Marked::Processed
+        );
+        assert_eq!(
+            store.mark_processed(ids[0], at(2)).unwrap(),
+            Marked::AlreadyProcessed
+        );
+        let error = store.mark_processed(999, at(2)).unwrap_err();
+        assert_eq!(
+            error.downcast_ref::<StoreError>(),
+            Some(&StoreError::NotFound(999))
+        );
+        assert_eq!(store.stats(at(3)).unwrap().processed, 1);
+    }
+
+    #[test]
+    fn failures_back_off_then_dead_letter() {
+        let mut store = store();
+        let id = publish(&mut store, 1, at(0))[0];
+        store.claim(lease(60, 1), at(0)).unwrap();
+        assert_eq!(
+            store.mark_failed(id, &retryable("500"), at(1)).unwrap(),
+            Marked::WillRetry
+        );
+        // The first backoff is about a minute (±20%).
+        assert!(store.claim(lease(60, 1), at(40)).unwrap().is_empty());
+        assert_eq!(store.stats(at(40)).unwrap().waiting, 1);
+        assert_eq!(store.claim(lease(60, 1), at(80)).unwrap().len(), 1);
+        assert_eq!(
+            store.mark_failed(id, &retryable("500"), at(81)).unwrap(),
+            Marked::WillRetry
+        );
+        // The second is about ten minutes.
+        assert!(store.claim(lease(60, 1), at(81 + 470)).unwrap().is_empty());
+        assert_eq!(store.claim(lease(60, 1), at(81 + 730)).unwrap().len(), 1);
+        assert_eq!(
+            store.mark_failed(id, &retryable("500"), at(900)).unwrap(),
+            Marked::DeadLettered
+        );
+        let stats = store.stats(at(5000)).unwrap();
+        assert_eq!((stats.pending, stats.failed), (0, 1));
+        let failed = store.failed(10).unwrap();
+        assert_eq!(failed[0].attempts, 3);
+        assert_eq!(failed[0].error_message.as_deref(), Some("500"));
+    }
+
+    #[test]
+    fn permanent_failures_dead_letter_at_once_and_retry_after_is_honoured() {
+        let mut store = store();
+        let ids = publish(&mut store, 2, at(0));
+        let permanent = Failure {
+            message: "50007: Cannot send messages to this user".into(),
+            retryable: false,
+            retry_after: None,
+        };
+        assert_eq!(
+            store.mark_failed(ids[0], &permanent, at(1)).unwrap(),
+            Marked::DeadLettered
+        );
+        let later = Failure {
+            retry_after: Some(Duration::from_secs(5)),
+            ..retryable("rate limited")
+        };
+        store.mark_failed(ids[1], &later, at(1)).unwrap();
+        assert!(store.claim(lease(60, 5), at(5)).unwrap().is_empty());
+        assert_eq!(store.claim(lease(60, 5), at(6)).unwrap()[0].id, ids[1]);
+    }
+
+    #[test]
+    fn a_late_failure_does_not_undo_a_delivery() {
+        let mut store = store();
+        let id = publish(&mut store, 1, at(0))[0];
+        store.mark_processed(id, at(1)).unwrap();
+        assert_eq!(
+            store.mark_failed(id, &retryable("timeout"), at(2)).unwrap(),
+            Marked::AlreadyProcessed
+        );
+        assert_eq!(store.stats(at(3)).unwrap().processed, 1);
+    }
+
+    #[test]
+    fn released_events_come_back_at_once() {
+        let mut store = store();
+        let ids = publish(&mut store, 2, at(0));
+        store.claim(lease(60, 2), at(0)).unwrap();
+        store.release(&ids).unwrap();
+        assert_eq!(store.claim(lease(60, 5), at(1)).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn retry_requeues_only_failed_events_all_or_nothing() {
+        let mut store = store();
+        let ids = publish(&mut store, 2, at(0));
+        let permanent = Failure {
+            retryable: false,
+            ..retryable("gone")
+        };
+        store.mark_failed(ids[0], &permanent, at(1)).unwrap();
+        let error = store.retry(&[ids[0], ids[1]]).unwrap_err();
+        assert_eq!(
+            error.downcast_ref::<StoreError>(),
+            Some(&StoreError::NotFailed(ids[1]))
+        );
+        assert_eq!(store.stats(at(2)).unwrap().failed, 1);
+        assert_eq!(store.retry(&[ids[0]]).unwrap(), 1);
+        assert_eq!(store.stats(at(2)).unwrap().failed, 0);
+        store.mark_failed(ids[1], &permanent, at(3)).unwrap();
+        assert_eq!(store.retry_all().unwrap(), 1);
+        assert_eq!(store.stats(at(4)).unwrap().pending, 2);
+    }
+
+    #[test]
+    fn dedup_returns_the_pending_or_recent_event() {
+        let mut store = store();
+        let keyed = NewEvent {
+            dedup_key: Some("nightly".into()),
+            ..event("backup_success")
+        };
+        let window = Duration::from_secs(3600);
+        let first = store
+            .publish(std::slice::from_ref(&keyed), window, at(0))
+            .unwrap()[0];
+        assert!(!first.duplicate);
+        let again = store
+            .publish(std::slice::from_ref(&keyed), window, at(10))
+            .unwrap()[0];
+        assert_eq!(
+            again,
+            Published {
+                id: first.id,
+                duplicate: true
+            }
+        );
+        store.mark_processed(first.id, at(20)).unwrap();
+        // Processed but within the window: still a duplicate.
+        assert!(
+            store
+                .publish(std::slice::from_ref(&keyed), window, at(30))
+                .unwrap()[0]
+                .duplicate
+        );
+        // Processed and outside the window: a new event.
+        let later = store.publish(&[keyed], window, at(4000)).unwrap()[0];
+        assert!(!later.duplicate);
+        assert_ne!(later.id, first.id);
+    }
+
+    #[test]
+    fn a_batch_with_an_invalid_event_stores_nothing() {
+        let mut store = store();
+        let mut bad = event("custom");
+        bad.event_type = "Not Valid".into();
+        assert!(store
+            .publish(&[event("custom"), bad], Duration::ZERO, at(0))
+            .is_err());
+        assert_eq!(store.stats(at(0)).unwrap().total, 0);
+    }
+
+    #[test]
+    fn cleanup_deletes_old_processed_and_optionally_failed() {
+        let mut store = store();
+        let ids = publish(&mut store, 3, at(0));
+        publish(&mut store, 1, at(10 * 86400));
+        store.mark_processed(ids[0], at(1)).unwrap();
+        let permanent = Failure {
+            retryable: false,
+            ..retryable("gone")
+        };
+        store.mark_failed(ids[1], &permanent, at(1)).unwrap();
+        let before = at(7 * 86400);
+        assert_eq!(store.cleanup(before, false).unwrap(), 1);
+        assert_eq!(store.cleanup(before, true).unwrap(), 1);
+        let stats = store.stats(at(10 * 86400)).unwrap();
+        assert_eq!((stats.total, stats.pending), (2, 2));
+    }
+
+    #[test]
+    fn next_due_reports_the_earliest_lease_or_backoff_end() {
+        let mut store = store();
+        assert_eq!(store.next_due().unwrap(), None);
+        publish(&mut store, 1, at(0));
+        store.claim(lease(30, 1), at(0)).unwrap();
+        assert_eq!(store.next_due().unwrap(), Some(at(30)));
+    }
+
+    #[test]
+    fn backoff_grows_tenfold_with_jitter_and_a_cap() {
+        let policy = Policy::default();
+        for spread in 0..50 {
+            let first = policy.backoff(1, spread).as_secs_f64();
+            assert!((48.0..=72.0).contains(&first), "{first}");
+            let second = policy.backoff(2, spread).as_secs_f64();
+            assert!((480.0..=720.0).contains(&second), "{second}");
+            assert!(policy.backoff(9, spread) <= Duration::from_secs(4320));
+        }
+    }
+}
