@@ -1,0 +1,75 @@
+//! Helpers shared by the integration tests: the real `dq` binary and temporary databases.
+//! Each area of tests adds its own file here (`serve.rs`, `discord.rs`, ...).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The `dq` binary cargo built for these tests, with a clean environment for dq's variables
+/// so the developer's own settings never leak into a test.
+pub fn dq() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dq"));
+    for name in [
+        "DQ_DB",
+        "DQ_TOKEN",
+        "DQ_BIND",
+        "DQ_SOURCES",
+        "DQ_MAX_ATTEMPTS",
+        "DQ_BUSY_TIMEOUT_MS",
+        "DISCORD_USER_ID",
+        "DISCORD_WEBHOOK_URL",
+        "DISCORD_BOT_TOKEN",
+        "DISCORD_API_BASE",
+        "CODESPACE_NAME",
+        "GITHUB_CODESPACES_PORT_FORWARDING_DOMAIN",
+        "RENDER",
+        "PORT",
+    ] {
+        command.env_remove(name);
+    }
+    command
+}
+
+/// A temporary directory holding one database path; removed when dropped.
+pub struct TempDb {
+    pub dir: tempfile::TempDir,
+    pub path: PathBuf,
+}
+
+impl TempDb {
+    pub fn new() -> TempDb {
+        let dir = tempfile::tempdir().expect("creating a temporary directory");
+        let path = dir.path().join("events.db");
+        TempDb { dir, path }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// `dq --db <this database>`.
+    pub fn dq(&self) -> Command {
+        let mut command = dq();
+        command.arg("--db").arg(&self.path);
+        command
+    }
+
+    /// Every row of the events table as text, to prove a failed command changed nothing.
+    pub fn dump(&self) -> Vec<String> {
+        let conn = rusqlite::Connection::open(&self.path).expect("opening the test database");
+        let mut statement = conn
+            .prepare("SELECT * FROM events ORDER BY id")
+            .expect("preparing the dump");
+        let columns = statement.column_count();
+        statement
+            .query_map([], |row| {
+                let cells: Vec<String> = (0..columns)
+                    .map(|index| format!("{:?}", row.get::<_, rusqlite::types::Value>(index)))
+                    .collect();
+                Ok(cells.join("|"))
+            })
+            .expect("dumping events")
+            .collect::<Result<_, _>>()
+            .expect("reading events")
+    }
+}
