@@ -74,6 +74,8 @@ pub enum Command {
     Retry(RetryArgs),
     /// Delete old processed events
     Cleanup(CleanupArgs),
+    /// Deliver events to Discord (from dq servers, or the local database)
+    Consume(ConsumeArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
 }
@@ -236,6 +238,121 @@ pub struct CleanupArgs {
 pub struct CompletionsArgs {
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// `dq consume`: where events come from, where they go, and how.
+#[derive(Debug, Args)]
+pub struct ConsumeArgs {
+    /// A dq server or original Flask API to take events from (repeatable); none means the
+    /// local database (--db)
+    #[arg(
+        long = "source",
+        env = "DQ_SOURCES",
+        value_delimiter = ',',
+        value_name = "URL"
+    )]
+    pub sources: Vec<String>,
+
+    /// Bearer token for the sources (the one `dq serve` printed)
+    #[arg(long, env = "DQ_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+
+    /// Extra header on source requests, e.g. "X-Github-Token: ..." for a private Codespace
+    /// port (repeatable)
+    #[arg(
+        long = "header",
+        env = "DQ_HEADER",
+        value_name = "NAME: VALUE",
+        value_parser = crate::client::parse_header,
+        hide_env_values = true
+    )]
+    pub headers: Vec<(String, String)>,
+
+    /// Discord channel webhook URL, as copied from Discord
+    #[arg(
+        long,
+        env = "DISCORD_WEBHOOK_URL",
+        value_name = "URL",
+        hide_env_values = true,
+        conflicts_with = "bot_token"
+    )]
+    pub webhook: Option<String>,
+
+    /// Bot token: send each event as a direct message to its user_id
+    #[arg(
+        long,
+        env = "DISCORD_BOT_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub bot_token: Option<String>,
+
+    /// Base URL of Discord's API (for bot requests, and webhooks when changed)
+    #[arg(
+        long,
+        env = "DISCORD_API_BASE",
+        default_value = crate::discord::DEFAULT_API_BASE,
+        value_name = "URL"
+    )]
+    pub discord_api: String,
+
+    /// Ping the event's user in the message content (webhook delivery)
+    #[arg(long, env = "DQ_MENTION")]
+    pub mention: bool,
+
+    /// Print each message as one JSON line instead of sending it; nothing is marked
+    #[arg(long, env = "DQ_DRY_RUN")]
+    pub dry_run: bool,
+
+    /// Deliver what is due now, then exit (1 if anything failed)
+    #[arg(long, env = "DQ_ONCE")]
+    pub once: bool,
+
+    /// Long-poll a source for this many seconds
+    #[arg(
+        long,
+        env = "DQ_WAIT",
+        default_value_t = 25,
+        value_name = "SECONDS",
+        value_parser = clap::value_parser!(u64).range(0..=60)
+    )]
+    pub wait: u64,
+
+    /// Poll a source that answers at once (does not long-poll) this often, in seconds
+    #[arg(
+        long,
+        env = "DQ_POLL",
+        default_value_t = 30,
+        value_name = "SECONDS",
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub poll: u64,
+
+    /// How long claimed events stay reserved for this consumer, in seconds
+    #[arg(
+        long,
+        env = "DQ_LEASE",
+        default_value_t = 60,
+        value_name = "SECONDS",
+        value_parser = clap::value_parser!(u64).range(10..=3600)
+    )]
+    pub lease: u64,
+
+    /// Language of the messages
+    #[arg(long, env = "DQ_LANG", value_enum, default_value_t = Lang::Es)]
+    pub lang: Lang,
+
+    /// Answer /health and /metrics on this address [default on Render: 0.0.0.0:$PORT]
+    #[arg(long, env = "DQ_LISTEN", value_name = "ADDR")]
+    pub listen: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Lang {
+    /// Spanish, as the original messages
+    Es,
+    /// English
+    En,
 }
 
 fn non_empty(text: &str) -> Result<String, String> {

@@ -3,7 +3,9 @@
 
 pub mod api;
 pub mod cli;
+pub mod client;
 pub mod cmd;
+pub mod discord;
 pub mod event;
 pub mod secret;
 pub mod store;
