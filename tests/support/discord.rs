@@ -1,0 +1,757 @@
+//! A fake Discord API on 127.0.0.1:0, in-process, built from Discord's documented behaviour,
+//! for the consume tests, the fault suite and the benchmark (`examples/fake_discord.rs`).
+//!
+//! What it does, like Discord:
+//! - `POST /api/v10/webhooks/{id}/{token}[?wait=true]` executes a webhook: with `wait=true` it
+//!   answers 200 and the message object, otherwise 204. `webhook_url()` is a valid webhook.
+//! - `POST /api/v10/users/@me/channels {"recipient_id"}` creates (or returns) a DM channel.
+//! - `POST /api/v10/channels/{id}/messages` creates a message; with `nonce` and
+//!   `enforce_nonce: true`, a nonce already used in that channel returns the existing message
+//!   and creates no second one.
+//! - Every message is checked against Discord's limits; one that breaks any answers 400
+//!   `{"code": 50035, "message": "Invalid Form Body"}`.
+//! - With `Config::rate_limit`, each bucket (a webhook, a channel, DM creation) allows N
+//!   requests per window and answers 429 `{message, retry_after, global}` beyond it; every
+//!   answer then carries the `X-RateLimit-*` headers.
+//!
+//! What tests configure: `Config` (rate limit, unknown webhook → 404 10015, users whose DMs are
+//! closed → 403 50007, the bot token → 401 otherwise, a delay before answering) and a queue
+//! of `Fault`s applied to the next message requests (a status such as 500/502, a dropped
+//! connection, a message accepted whose answer is lost, a forced 429).
+//!
+//! It speaks HTTP/1.1 with keep-alive over `std::net` rather than tiny_http, because the
+//! faults need to close a connection without answering, which tiny_http cannot do.
+#![allow(dead_code)]
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Value};
+
+/// The webhook `webhook_url()` points to.
+pub const WEBHOOK_ID: &str = "1111";
+pub const WEBHOOK_TOKEN: &str = "webhook-token";
+
+/// Behaviour that lasts until changed.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// Requests allowed per window in each bucket; `None`: no limit and no rate-limit headers.
+    pub rate_limit: Option<RateLimit>,
+    /// Every webhook is unknown: 404 `{"code": 10015, "message": "Unknown Webhook"}`.
+    pub unknown_webhook: bool,
+    /// Users who do not accept DMs: creating a message in their DM channel answers 403 50007.
+    pub closed_dms: Vec<String>,
+    /// When set, bot requests must carry `Authorization: Bot <this>` or get 401.
+    pub bot_token: Option<String>,
+    /// Wait this long before answering any request.
+    pub delay: Duration,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimit {
+    pub requests: u32,
+    pub window: Duration,
+}
+
+/// A one-off misbehaviour, applied in order to the next message requests (webhook execute or
+/// create message).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fault {
+    /// Answer this status with a JSON error body (500, 502, 503, ...).
+    Status(u16),
+    /// Close the connection without reading further or answering.
+    Drop,
+    /// Create the message, then close the connection without answering.
+    LoseResponse,
+    /// Answer 429 with this `retry_after`.
+    RateLimited { retry_after: f64, global: bool },
+}
+
+/// One request as the fake received it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub method: String,
+    /// Without the query string.
+    pub path: String,
+    pub query: String,
+    /// Lowercased names.
+    pub headers: Vec<(String, String)>,
+    /// The JSON body, or `Null`.
+    pub body: Value,
+    /// The status answered; 0 when the connection was dropped.
+    pub status: u16,
+    pub at: Instant,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// A message the fake accepted (it would show in Discord).
+#[derive(Debug, Clone)]
+pub struct Posted {
+    pub id: String,
+    /// The webhook id or the channel id.
+    pub channel: String,
+    pub body: Value,
+    pub at: Instant,
+}
+
+#[derive(Default)]
+struct State {
+    config: Config,
+    faults: VecDeque<Fault>,
+    received: Vec<Received>,
+    messages: Vec<Posted>,
+    /// user id → DM channel id.
+    dm_channels: HashMap<String, String>,
+    /// bucket → (window start, requests in it).
+    windows: HashMap<String, (Instant, u32)>,
+}
+
+pub struct FakeDiscord {
+    address: SocketAddr,
+    state: Arc<Mutex<State>>,
+    stop: Arc<AtomicBool>,
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1_000_000_000_000_000);
+
+fn next_id() -> String {
+    NEXT_ID.fetch_add(1, Ordering::Relaxed).to_string()
+}
+
+impl FakeDiscord {
+    pub fn start() -> FakeDiscord {
+        FakeDiscord::with(Config::default())
+    }
+
+    pub fn with(config: Config) -> FakeDiscord {
+        FakeDiscord::bind("127.0.0.1:0", config)
+    }
+
+    /// On a chosen address (the benchmark's standalone fake).
+    pub fn bind(address: &str, config: Config) -> FakeDiscord {
+        let listener = TcpListener::bind(address).expect("binding the fake Discord");
+        let address = listener.local_addr().expect("reading the fake's address");
+        let state = Arc::new(Mutex::new(State {
+            config,
+            ..State::default()
+        }));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (accept_state, accept_stop) = (Arc::clone(&state), Arc::clone(&stop));
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                if accept_stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                let (state, stop) = (Arc::clone(&accept_state), Arc::clone(&accept_stop));
+                thread::spawn(move || serve_connection(stream, &state, &stop));
+            }
+        });
+        FakeDiscord {
+            address,
+            state,
+            stop,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// The `--discord-api` base: `http://127.0.0.1:PORT/api/v10`.
+    pub fn api(&self) -> String {
+        format!("{}/api/v10", self.url())
+    }
+
+    /// A valid webhook, as a user would paste it (without `/v10`).
+    pub fn webhook_url(&self) -> String {
+        format!("{}/api/webhooks/{WEBHOOK_ID}/{WEBHOOK_TOKEN}", self.url())
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Changes the lasting behaviour.
+    pub fn configure(&self, change: impl FnOnce(&mut Config)) {
+        change(&mut self.state().config);
+    }
+
+    /// Queues faults for the next message requests.
+    pub fn push_faults(&self, faults: impl IntoIterator<Item = Fault>) {
+        self.state().faults.extend(faults);
+    }
+
+    /// Every request received so far, in order.
+    pub fn requests(&self) -> Vec<Received> {
+        self.state().received.clone()
+    }
+
+    /// Requests to message routes (webhook execute, create message), whatever the answer.
+    pub fn message_requests(&self) -> Vec<Received> {
+        self.requests()
+            .into_iter()
+            .filter(|request| is_message_route(&request.path))
+            .collect()
+    }
+
+    /// Every message accepted so far, in order.
+    pub fn messages(&self) -> Vec<Posted> {
+        self.state().messages.clone()
+    }
+
+    /// Every embed of every accepted message, in order.
+    pub fn embeds(&self) -> Vec<Value> {
+        self.messages()
+            .iter()
+            .flat_map(|message| {
+                message.body["embeds"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    /// Waits (polling, up to `timeout`) until at least `count` embeds were accepted.
+    pub fn wait_for_embeds(&self, count: usize, timeout: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let embeds = self.embeds();
+            if embeds.len() >= count || Instant::now() >= deadline {
+                return embeds;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for FakeDiscord {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees `stop`.
+        let _ = TcpStream::connect(self.address);
+    }
+}
+
+fn is_message_route(path: &str) -> bool {
+    path.contains("/webhooks/") || (path.contains("/channels/") && path.ends_with("/messages"))
+}
+
+struct Request {
+    method: String,
+    path: String,
+    query: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_string();
+    let target = parts.next()?.to_string();
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        let (name, value) = line.split_once(':')?;
+        headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+    }
+    let length: usize = headers
+        .iter()
+        .find(|(name, _)| name == "content-length")
+        .and_then(|(_, value)| value.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    Some(Request {
+        method,
+        path: path.to_string(),
+        query: query.to_string(),
+        headers,
+        body,
+    })
+}
+
+/// What to do with a request.
+enum Reply {
+    Answer {
+        status: u16,
+        body: Value,
+        headers: Vec<(String, String)>,
+    },
+    /// Close without answering.
+    Hangup,
+}
+
+fn serve_connection(stream: TcpStream, state: &Arc<Mutex<State>>, stop: &AtomicBool) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(60)));
+    let Ok(reader_stream) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(reader_stream);
+    let mut writer = stream;
+    while !stop.load(Ordering::SeqCst) {
+        let Some(request) = read_request(&mut reader) else {
+            return;
+        };
+        let delay = lock(state).config.delay;
+        if !delay.is_zero() {
+            thread::sleep(delay);
+        }
+        let reply = handle(state, &request);
+        match reply {
+            Reply::Hangup => {
+                let _ = writer.shutdown(Shutdown::Both);
+                return;
+            }
+            Reply::Answer {
+                status,
+                body,
+                headers,
+            } => {
+                let text = if status == 204 {
+                    String::new()
+                } else {
+                    body.to_string()
+                };
+                let mut head = format!(
+                    "HTTP/1.1 {status} {}\r\nContent-Length: {}\r\n",
+                    reason(status),
+                    text.len()
+                );
+                if status != 204 {
+                    head.push_str("Content-Type: application/json\r\n");
+                }
+                for (name, value) in headers {
+                    head.push_str(&format!("{name}: {value}\r\n"));
+                }
+                head.push_str("\r\n");
+                if writer
+                    .write_all(head.as_bytes())
+                    .and_then(|()| writer.write_all(text.as_bytes()))
+                    .and_then(|()| writer.flush())
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        204 => "No Content",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        _ => "Status",
+    }
+}
+
+fn error(status: u16, code: i64, message: &str) -> Reply {
+    Reply::Answer {
+        status,
+        body: json!({ "message": message, "code": code }),
+        headers: Vec::new(),
+    }
+}
+
+fn handle(state: &Mutex<State>, request: &Request) -> Reply {
+    let mut state = lock(state);
+    let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+    let reply = route(&mut state, request, &body);
+    let status = match &reply {
+        Reply::Answer { status, .. } => *status,
+        Reply::Hangup => 0,
+    };
+    state.received.push(Received {
+        method: request.method.clone(),
+        path: request.path.clone(),
+        query: request.query.clone(),
+        headers: request.headers.clone(),
+        body,
+        status,
+        at: Instant::now(),
+    });
+    reply
+}
+
+fn route(state: &mut State, request: &Request, body: &Value) -> Reply {
+    let segments: Vec<&str> = request
+        .path
+        .trim_start_matches("/api/v10/")
+        .split('/')
+        .collect();
+    if request.method != "POST" {
+        return error(405, 0, "405: Method Not Allowed");
+    }
+    match segments.as_slice() {
+        ["webhooks", id, token] => {
+            let bucket = format!("webhook:{id}");
+            let (limited, headers) = rate_limit(state, &bucket);
+            if let Some(reply) = limited {
+                return reply;
+            }
+            if let Some(reply) = fault(state) {
+                return with_headers(reply, headers);
+            }
+            if state.config.unknown_webhook || *id != WEBHOOK_ID || *token != WEBHOOK_TOKEN {
+                return error(404, 10015, "Unknown Webhook");
+            }
+            if let Err(reply) = validate(body) {
+                return with_headers(reply, headers);
+            }
+            let wait = request.query.split('&').any(|param| param == "wait=true");
+            let message = post(state, id, body);
+            if let Some(Fault::LoseResponse) = state.faults.front() {
+                state.faults.pop_front();
+                return Reply::Hangup;
+            }
+            if wait {
+                with_headers(ok(message), headers)
+            } else {
+                with_headers(
+                    Reply::Answer {
+                        status: 204,
+                        body: Value::Null,
+                        headers: Vec::new(),
+                    },
+                    headers,
+                )
+            }
+        }
+        ["users", "@me", "channels"] => {
+            if let Some(reply) = check_bot(state, request) {
+                return reply;
+            }
+            let (limited, headers) = rate_limit(state, "dm-create");
+            if let Some(reply) = limited {
+                return reply;
+            }
+            let Some(user) = body.get("recipient_id").and_then(Value::as_str) else {
+                return error(400, 50035, "Invalid Form Body");
+            };
+            let channel = state
+                .dm_channels
+                .entry(user.to_string())
+                .or_insert_with(next_id)
+                .clone();
+            with_headers(
+                ok(json!({ "id": channel, "type": 1, "recipients": [{ "id": user }] })),
+                headers,
+            )
+        }
+        ["channels", channel, "messages"] => {
+            if let Some(reply) = check_bot(state, request) {
+                return reply;
+            }
+            let bucket = format!("channel:{channel}");
+            let (limited, headers) = rate_limit(state, &bucket);
+            if let Some(reply) = limited {
+                return reply;
+            }
+            if let Some(reply) = fault(state) {
+                return with_headers(reply, headers);
+            }
+            let Some(user) = state
+                .dm_channels
+                .iter()
+                .find(|(_, id)| id.as_str() == *channel)
+                .map(|(user, _)| user.clone())
+            else {
+                return error(404, 10003, "Unknown Channel");
+            };
+            if state.config.closed_dms.contains(&user) {
+                return with_headers(
+                    error(403, 50007, "Cannot send messages to this user"),
+                    headers,
+                );
+            }
+            if let Err(reply) = validate(body) {
+                return with_headers(reply, headers);
+            }
+            let nonce = body.get("nonce").and_then(Value::as_str);
+            let enforce = body.get("enforce_nonce").and_then(Value::as_bool) == Some(true);
+            if let (Some(nonce), true) = (nonce, enforce) {
+                let existing = state.messages.iter().find(|message| {
+                    message.channel == *channel
+                        && message.body.get("nonce").and_then(Value::as_str) == Some(nonce)
+                });
+                if let Some(existing) = existing {
+                    let message = message_object(existing);
+                    return with_headers(ok(message), headers);
+                }
+            }
+            let message = post(state, channel, body);
+            if let Some(Fault::LoseResponse) = state.faults.front() {
+                state.faults.pop_front();
+                return Reply::Hangup;
+            }
+            with_headers(ok(message), headers)
+        }
+        _ => error(404, 0, "404: Not Found"),
+    }
+}
+
+fn ok(body: Value) -> Reply {
+    Reply::Answer {
+        status: 200,
+        body,
+        headers: Vec::new(),
+    }
+}
+
+fn with_headers(reply: Reply, extra: Vec<(String, String)>) -> Reply {
+    match reply {
+        Reply::Answer {
+            status,
+            body,
+            mut headers,
+        } => {
+            headers.extend(extra);
+            Reply::Answer {
+                status,
+                body,
+                headers,
+            }
+        }
+        Reply::Hangup => Reply::Hangup,
+    }
+}
+
+fn check_bot(state: &State, request: &Request) -> Option<Reply> {
+    let expected = state.config.bot_token.as_ref()?;
+    let given = request
+        .headers
+        .iter()
+        .find(|(name, _)| name == "authorization")
+        .map(|(_, value)| value.as_str());
+    if given == Some(format!("Bot {expected}").as_str()) {
+        None
+    } else {
+        Some(error(401, 0, "401: Unauthorized"))
+    }
+}
+
+/// The next queued fault that applies before the message is created (all but LoseResponse,
+/// which `route` applies after creating it).
+fn fault(state: &mut State) -> Option<Reply> {
+    match state.faults.front()? {
+        Fault::LoseResponse => None,
+        _ => match state.faults.pop_front()? {
+            Fault::Status(status) => Some(error(
+                status,
+                0,
+                &format!("{status}: {}", reason(status)),
+            )),
+            Fault::Drop => Some(Reply::Hangup),
+            Fault::RateLimited {
+                retry_after,
+                global,
+            } => {
+                let mut headers = vec![("Retry-After".into(), retry_after.ceil().to_string())];
+                if global {
+                    headers.push(("X-RateLimit-Global".into(), "true".into()));
+                    headers.push(("X-RateLimit-Scope".into(), "global".into()));
+                } else {
+                    headers.push(("X-RateLimit-Scope".into(), "user".into()));
+                }
+                Some(Reply::Answer {
+                    status: 429,
+                    body: json!({
+                        "message": "You are being rate limited.",
+                        "retry_after": retry_after,
+                        "global": global,
+                    }),
+                    headers,
+                })
+            }
+            Fault::LoseResponse => None,
+        },
+    }
+}
+
+/// Counts the request in its bucket's window: a 429 when over the limit, else the headers.
+fn rate_limit(state: &mut State, bucket: &str) -> (Option<Reply>, Vec<(String, String)>) {
+    let Some(limit) = state.config.rate_limit else {
+        return (None, Vec::new());
+    };
+    let now = Instant::now();
+    let window = state.windows.entry(bucket.to_string()).or_insert((now, 0));
+    if now.duration_since(window.0) >= limit.window {
+        *window = (now, 0);
+    }
+    let reset_after = limit.window.saturating_sub(now.duration_since(window.0));
+    let epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        + reset_after;
+    let bucket_hash = format!("{:x}", bucket.bytes().fold(7u64, |h, b| h * 31 + u64::from(b)));
+    if window.1 >= limit.requests {
+        let retry_after = reset_after.as_secs_f64();
+        let headers = vec![
+            ("X-RateLimit-Limit".into(), limit.requests.to_string()),
+            ("X-RateLimit-Remaining".into(), "0".into()),
+            ("X-RateLimit-Reset".into(), format!("{:.3}", epoch.as_secs_f64())),
+            ("X-RateLimit-Reset-After".into(), format!("{retry_after:.3}")),
+            ("X-RateLimit-Bucket".into(), bucket_hash),
+            ("X-RateLimit-Scope".into(), "user".into()),
+            ("Retry-After".into(), retry_after.ceil().to_string()),
+        ];
+        let reply = Reply::Answer {
+            status: 429,
+            body: json!({
+                "message": "You are being rate limited.",
+                "retry_after": retry_after,
+                "global": false,
+            }),
+            headers,
+        };
+        return (Some(reply), Vec::new());
+    }
+    window.1 += 1;
+    let headers = vec![
+        ("X-RateLimit-Limit".into(), limit.requests.to_string()),
+        (
+            "X-RateLimit-Remaining".into(),
+            (limit.requests - window.1).to_string(),
+        ),
+        ("X-RateLimit-Reset".into(), format!("{:.3}", epoch.as_secs_f64())),
+        (
+            "X-RateLimit-Reset-After".into(),
+            format!("{:.3}", reset_after.as_secs_f64()),
+        ),
+        ("X-RateLimit-Bucket".into(), bucket_hash),
+    ];
+    (None, headers)
+}
+
+fn post(state: &mut State, channel: &str, body: &Value) -> Value {
+    let posted = Posted {
+        id: next_id(),
+        channel: channel.to_string(),
+        body: body.clone(),
+        at: Instant::now(),
+    };
+    let message = message_object(&posted);
+    state.messages.push(posted);
+    message
+}
+
+fn message_object(posted: &Posted) -> Value {
+    json!({
+        "id": posted.id,
+        "channel_id": posted.channel,
+        "content": posted.body.get("content").cloned().unwrap_or(json!("")),
+        "embeds": posted.body.get("embeds").cloned().unwrap_or(json!([])),
+        "nonce": posted.body.get("nonce").cloned().unwrap_or(Value::Null),
+    })
+}
+
+fn chars(value: &Value) -> usize {
+    value.as_str().map_or(0, |text| text.chars().count())
+}
+
+/// Discord's limits on a message; `Err` is its 400 answer.
+pub fn check_limits(body: &Value) -> Result<(), String> {
+    let content = chars(&body["content"]);
+    if content > 2000 {
+        return Err(format!("content is {content} characters, over 2000"));
+    }
+    let embeds = body["embeds"].as_array().cloned().unwrap_or_default();
+    if content == 0 && embeds.is_empty() {
+        return Err("Cannot send an empty message".into());
+    }
+    if embeds.len() > 10 {
+        return Err(format!("{} embeds, over 10", embeds.len()));
+    }
+    if let Some(nonce) = body.get("nonce").and_then(Value::as_str) {
+        if nonce.chars().count() > 25 {
+            return Err("nonce over 25 characters".into());
+        }
+    }
+    let mut total = 0;
+    for (index, embed) in embeds.iter().enumerate() {
+        let title = chars(&embed["title"]);
+        let description = chars(&embed["description"]);
+        let footer = chars(&embed["footer"]["text"]);
+        if title > 256 || description > 4096 || footer > 2048 {
+            return Err(format!(
+                "embed {index}: title {title}, description {description}, footer {footer}"
+            ));
+        }
+        if embed.get("footer").is_some() && footer == 0 {
+            return Err(format!("embed {index}: empty footer text"));
+        }
+        let fields = embed["fields"].as_array().cloned().unwrap_or_default();
+        if fields.len() > 25 {
+            return Err(format!("embed {index}: {} fields, over 25", fields.len()));
+        }
+        total += title + description + footer;
+        for field in &fields {
+            let name = chars(&field["name"]);
+            let value = chars(&field["value"]);
+            let blank = |value: &Value| value.as_str().is_none_or(|text| text.trim().is_empty());
+            if blank(&field["name"]) || blank(&field["value"]) {
+                return Err(format!("embed {index}: a field name or value is empty"));
+            }
+            if name > 256 || value > 1024 {
+                return Err(format!("embed {index}: field name {name}, value {value}"));
+            }
+            total += name + value;
+        }
+    }
+    if total > 6000 {
+        return Err(format!("embeds total {total} characters, over 6000"));
+    }
+    Ok(())
+}
+
+fn validate(body: &Value) -> Result<(), Reply> {
+    check_limits(body).map_err(|why| Reply::Answer {
+        status: 400,
+        body: json!({
+            "message": "Invalid Form Body",
+            "code": 50035,
+            "errors": { "embeds": { "_errors": [{ "code": "BASE_TYPE_MAX_LENGTH", "message": why }] } },
+        }),
+        headers: Vec::new(),
+    })
+}
