@@ -8,13 +8,17 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::discord::{Config, Fault, FakeDiscord, RateLimit};
+use support::discord::{Config, FakeDiscord, Fault, RateLimit};
 use support::TempDb;
 
 fn publish(db: &TempDb, args: &[&str]) -> i64 {
     let output = db.dq().arg("publish").args(args).output().unwrap();
     assert!(output.status.success(), "{output:?}");
-    String::from_utf8(output.stdout).unwrap().trim().parse().unwrap()
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
 }
 
 fn publish_many(db: &TempDb, count: usize, user: &str) {
@@ -86,7 +90,15 @@ fn consume_delivers_a_published_event_by_webhook_and_marks_it_processed() {
     let fake = FakeDiscord::start();
     let id = publish(
         &db,
-        &["--codespace", "cs-1", "backup-error", "--error-type", "upload", "--message", "quota"],
+        &[
+            "--codespace",
+            "cs-1",
+            "backup-error",
+            "--error-type",
+            "upload",
+            "--message",
+            "quota",
+        ],
     );
     let output = consume_webhook(&db, &fake, &[]);
     assert!(output.status.success(), "{}", stderr(&output));
@@ -107,12 +119,42 @@ fn consume_delivers_a_published_event_by_webhook_and_marks_it_processed() {
 fn consume_sends_the_embed_render_gives_for_the_stored_event() {
     let db = TempDb::new();
     let fake = FakeDiscord::start();
-    publish(&db, &["--codespace", "cs-1", "backup-success", "--file", "a.tar", "--size-mb", "12.345", "--duration", "9.87"]);
-    publish(&db, &["minecraft-status", "--status", "online", "--ip", "1.2.3.4", "--port", "25566", "--players", "2"]);
+    publish(
+        &db,
+        &[
+            "--codespace",
+            "cs-1",
+            "backup-success",
+            "--file",
+            "a.tar",
+            "--size-mb",
+            "12.345",
+            "--duration",
+            "9.87",
+        ],
+    );
+    publish(
+        &db,
+        &[
+            "minecraft-status",
+            "--status",
+            "online",
+            "--ip",
+            "1.2.3.4",
+            "--port",
+            "25566",
+            "--players",
+            "2",
+        ],
+    );
     let output = consume_webhook(&db, &fake, &["--lang", "en"]);
     assert!(output.status.success(), "{}", stderr(&output));
     let messages = fake.messages();
-    assert_eq!(messages.len(), 1, "two events for one channel share a message");
+    assert_eq!(
+        messages.len(),
+        1,
+        "two events for one channel share a message"
+    );
     let mut embeds = fake.embeds();
     for embed in &mut embeds {
         assert!(embed["timestamp"].as_str().unwrap().ends_with('Z'));
@@ -179,7 +221,16 @@ fn consume_delivers_a_huge_error_message_within_discord_limits() {
     let fake = FakeDiscord::start();
     // 50,000 characters, some of them two bytes long, within the 64 KiB payload limit.
     let message = format!("{}{}", "é".repeat(10), "x".repeat(49_990));
-    let id = publish(&db, &["backup-error", "--error-type", "compression", "--message", &message]);
+    let id = publish(
+        &db,
+        &[
+            "backup-error",
+            "--error-type",
+            "compression",
+            "--message",
+            &message,
+        ],
+    );
     let output = consume_webhook(&db, &fake, &[]);
     assert!(output.status.success(), "{}", stderr(&output));
     let embeds = fake.embeds();
@@ -231,9 +282,17 @@ fn consume_retries_a_5xx_in_place_then_delivers() {
     let id = publish(&db, &["test"]);
     let output = consume_webhook(&db, &fake, &[]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(stderr(&output).contains("after 3 retries"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("after 3 retries"),
+        "{}",
+        stderr(&output)
+    );
     assert_eq!(fake.messages().len(), 1);
-    assert_eq!(event(&db, id), (1, 0, None), "retries in place are no attempt");
+    assert_eq!(
+        event(&db, id),
+        (1, 0, None),
+        "retries in place are no attempt"
+    );
 }
 
 #[test]
@@ -247,7 +306,11 @@ fn consume_with_a_bot_does_not_post_twice_when_the_answer_is_lost() {
     let id = publish(&db, &["--user-id", "42", "test"]);
     let output = consume_bot(&db, &fake, &[]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert_eq!(fake.messages().len(), 1, "the nonce kept Discord from posting again");
+    assert_eq!(
+        fake.messages().len(),
+        1,
+        "the nonce kept Discord from posting again"
+    );
     let sends: Vec<Value> = fake
         .message_requests()
         .iter()
@@ -277,7 +340,11 @@ fn consume_marks_failed_when_dms_are_closed() {
     let output = consume_bot(&db, &fake, &[]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let (processed, attempts, error) = event(&db, closed);
-    assert_eq!((processed, attempts), (0, 3), "permanent: straight to the dead letter");
+    assert_eq!(
+        (processed, attempts),
+        (0, 3),
+        "permanent: straight to the dead letter"
+    );
     assert_eq!(
         error.unwrap(),
         "discord 403 (code 50007): Cannot send messages to this user"
@@ -296,12 +363,22 @@ fn consume_marks_failed_permanently_and_stops_when_the_webhook_is_unknown() {
     publish_many(&db, 25, "");
     let output = consume_webhook(&db, &fake, &[]);
     assert_eq!(output.status.code(), Some(1));
-    assert_eq!(fake.message_requests().len(), 1, "a 404 webhook is not hammered");
+    assert_eq!(
+        fake.message_requests().len(),
+        1,
+        "a 404 webhook is not hammered"
+    );
     let failed = db.dq().args(["failed", "--json"]).output().unwrap();
     let text = String::from_utf8(failed.stdout).unwrap();
-    assert!(text.contains("Unknown Webhook") && text.contains("10015"), "{text}");
+    assert!(
+        text.contains("Unknown Webhook") && text.contains("10015"),
+        "{text}"
+    );
     let stats = stats(&db);
-    assert_eq!(stats["failed"], 10, "only the message in hand spent its attempts");
+    assert_eq!(
+        stats["failed"], 10,
+        "only the message in hand spent its attempts"
+    );
     assert_eq!(stats["pending"], 15);
 }
 
@@ -323,10 +400,20 @@ fn consume_drains_a_burst_of_100_events_within_the_rate_limit() {
     let mut numbers: Vec<i64> = fake
         .embeds()
         .iter()
-        .map(|embed| embed["fields"][0]["value"].as_str().unwrap().parse().unwrap())
+        .map(|embed| {
+            embed["fields"][0]["value"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
         .collect();
     numbers.sort_unstable();
-    assert_eq!(numbers, (0..100).collect::<Vec<_>>(), "each event exactly once");
+    assert_eq!(
+        numbers,
+        (0..100).collect::<Vec<_>>(),
+        "each event exactly once"
+    );
     assert_eq!(stats(&db)["processed"], 100);
 }
 
@@ -348,7 +435,10 @@ fn consume_pings_the_user_only_when_asked() {
     assert!(output.status.success(), "{}", stderr(&output));
     let body = &fake.messages()[0].body;
     assert_eq!(body["content"], "<@42>");
-    assert_eq!(body["allowed_mentions"], json!({"parse": [], "users": ["42"]}));
+    assert_eq!(
+        body["allowed_mentions"],
+        json!({"parse": [], "users": ["42"]})
+    );
 }
 
 #[test]
@@ -357,7 +447,13 @@ fn consume_long_polls_the_local_database_and_stops_cleanly_on_sigterm() {
     let fake = FakeDiscord::start();
     let child = db
         .dq()
-        .args(["consume", "--webhook", &fake.webhook_url(), "--listen", "127.0.0.1:0"])
+        .args([
+            "consume",
+            "--webhook",
+            &fake.webhook_url(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();

@@ -655,7 +655,7 @@ impl Metrics {
     fn prometheus(&self) -> String {
         let sources = self.snapshot();
         let mut out = String::new();
-        let series: [(&str, &str, fn(&Counters) -> u64); 5] = [
+        let series: [Series; 5] = [
             ("delivered", "Events Discord accepted.", |c| {
                 c.delivered.load(Ordering::Relaxed)
             }),
@@ -689,6 +689,9 @@ impl Metrics {
         out
     }
 }
+
+/// A metric's name, help text and how to read it from a source's counters.
+type Series = (&'static str, &'static str, fn(&Counters) -> u64);
 
 /// `/health` and `/metrics` on `address`, in a thread of its own.
 fn serve_health(address: &str, metrics: Arc<Metrics>) -> Result<()> {

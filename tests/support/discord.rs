@@ -183,7 +183,9 @@ impl FakeDiscord {
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Changes the lasting behaviour.
@@ -366,7 +368,9 @@ fn serve_connection(stream: TcpStream, state: &Arc<Mutex<State>>, stop: &AtomicB
 }
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
-    state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn reason(status: u16) -> &'static str {
@@ -576,11 +580,9 @@ fn fault(state: &mut State) -> Option<Reply> {
     match state.faults.front()? {
         Fault::LoseResponse => None,
         _ => match state.faults.pop_front()? {
-            Fault::Status(status) => Some(error(
-                status,
-                0,
-                &format!("{status}: {}", reason(status)),
-            )),
+            Fault::Status(status) => {
+                Some(error(status, 0, &format!("{status}: {}", reason(status))))
+            }
             Fault::Drop => Some(Reply::Hangup),
             Fault::RateLimited {
                 retry_after,
@@ -623,14 +625,23 @@ fn rate_limit(state: &mut State, bucket: &str) -> (Option<Reply>, Vec<(String, S
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         + reset_after;
-    let bucket_hash = format!("{:x}", bucket.bytes().fold(7u64, |h, b| h * 31 + u64::from(b)));
+    let bucket_hash = format!(
+        "{:x}",
+        bucket.bytes().fold(7u64, |h, b| h * 31 + u64::from(b))
+    );
     if window.1 >= limit.requests {
         let retry_after = reset_after.as_secs_f64();
         let headers = vec![
             ("X-RateLimit-Limit".into(), limit.requests.to_string()),
             ("X-RateLimit-Remaining".into(), "0".into()),
-            ("X-RateLimit-Reset".into(), format!("{:.3}", epoch.as_secs_f64())),
-            ("X-RateLimit-Reset-After".into(), format!("{retry_after:.3}")),
+            (
+                "X-RateLimit-Reset".into(),
+                format!("{:.3}", epoch.as_secs_f64()),
+            ),
+            (
+                "X-RateLimit-Reset-After".into(),
+                format!("{retry_after:.3}"),
+            ),
             ("X-RateLimit-Bucket".into(), bucket_hash),
             ("X-RateLimit-Scope".into(), "user".into()),
             ("Retry-After".into(), retry_after.ceil().to_string()),
@@ -653,7 +664,10 @@ fn rate_limit(state: &mut State, bucket: &str) -> (Option<Reply>, Vec<(String, S
             "X-RateLimit-Remaining".into(),
             (limit.requests - window.1).to_string(),
         ),
-        ("X-RateLimit-Reset".into(), format!("{:.3}", epoch.as_secs_f64())),
+        (
+            "X-RateLimit-Reset".into(),
+            format!("{:.3}", epoch.as_secs_f64()),
+        ),
         (
             "X-RateLimit-Reset-After".into(),
             format!("{:.3}", reset_after.as_secs_f64()),

@@ -1,0 +1,276 @@
+//! The messages of EMBEDS.md, compared whole, in Spanish and English.
+#![allow(clippy::unwrap_used)]
+
+use dq::discord::{render, Lang, RenderOptions};
+use dq::event::Event;
+use serde_json::{json, Value};
+
+const WHEN: &str = "2026-11-27T17:59:01.259Z";
+
+fn event(event_type: &str, payload: Value) -> Event {
+    Event {
+        id: 7,
+        user_id: "42".into(),
+        event_type: event_type.into(),
+        payload: payload.as_object().cloned().unwrap(),
+        created_at: "2026-11-27T17:59:01.259152Z".into(),
+        attempts: 0,
+        last_attempt: None,
+        error_message: None,
+    }
+}
+
+fn one(event: Event, lang: Lang) -> Value {
+    let body = render(
+        &[event],
+        &RenderOptions {
+            lang,
+            mention: false,
+        },
+    );
+    assert_eq!(body.as_object().unwrap().len(), 1, "only embeds: {body}");
+    assert_eq!(body["embeds"].as_array().unwrap().len(), 1);
+    body["embeds"][0].clone()
+}
+
+#[test]
+fn backup_error_renders_as_the_original_in_spanish_and_english() {
+    let compression = event(
+        "backup_error",
+        json!({"error_type": "backup_compression", "error_message": "No space left",
+               "backup_file": "w.tar.gz", "codespace_name": "cs-1", "timestamp": "x"}),
+    );
+    assert_eq!(
+        one(compression.clone(), Lang::Es),
+        json!({
+            "title": "📦 Error en Compresión de Backup",
+            "description": "```\nNo space left\n```",
+            "color": 16711680,
+            "fields": [
+                {"name": "Codespace", "value": "cs-1", "inline": true},
+                {"name": "Tipo", "value": "backup_compression", "inline": true},
+                {"name": "Archivo", "value": "w.tar.gz", "inline": true},
+            ],
+            "footer": {"text": "d0ce3|tools • Backup Monitor"},
+            "timestamp": WHEN,
+        })
+    );
+    assert_eq!(
+        one(compression, Lang::En),
+        json!({
+            "title": "📦 Backup compression failed",
+            "description": "```\nNo space left\n```",
+            "color": 16711680,
+            "fields": [
+                {"name": "Codespace", "value": "cs-1", "inline": true},
+                {"name": "Type", "value": "backup_compression", "inline": true},
+                {"name": "File", "value": "w.tar.gz", "inline": true},
+            ],
+            "footer": {"text": "d0ce3|tools • Backup Monitor"},
+            "timestamp": WHEN,
+        })
+    );
+    let upload = event("backup_error", json!({"error_type": "backup_upload"}));
+    assert_eq!(
+        one(upload.clone(), Lang::Es)["title"],
+        "☁️ Error en Subida a MEGA"
+    );
+    assert_eq!(one(upload, Lang::En)["title"], "☁️ Upload to MEGA failed");
+    let bare = event("backup_error", json!({"codespace_name": null}));
+    assert_eq!(
+        one(bare.clone(), Lang::Es),
+        json!({
+            "title": "❌ Error en Backup",
+            "description": "```\nError desconocido\n```",
+            "color": 16711680,
+            "fields": [
+                {"name": "Codespace", "value": "Desconocido", "inline": true},
+                {"name": "Tipo", "value": "general", "inline": true},
+            ],
+            "footer": {"text": "d0ce3|tools • Backup Monitor"},
+            "timestamp": WHEN,
+        })
+    );
+    let english = one(bare, Lang::En);
+    assert_eq!(english["title"], "❌ Backup failed");
+    assert_eq!(english["description"], "```\nUnknown error\n```");
+    assert_eq!(english["fields"][0]["value"], "Unknown");
+}
+
+#[test]
+fn backup_success_renders_numbers_and_keeps_odd_values_as_given() {
+    let success = event(
+        "backup_success",
+        json!({"backup_file": "w.tar.gz", "size_mb": 512.5, "duration_seconds": 42,
+               "codespace_name": "cs-1"}),
+    );
+    assert_eq!(
+        one(success.clone(), Lang::Es),
+        json!({
+            "title": "✅ Backup Completado",
+            "color": 65280,
+            "fields": [
+                {"name": "Archivo", "value": "`w.tar.gz`", "inline": false},
+                {"name": "Tamaño", "value": "512.50 MB", "inline": true},
+                {"name": "Duración", "value": "42.0s", "inline": true},
+                {"name": "Codespace", "value": "cs-1", "inline": true},
+            ],
+            "footer": {"text": "d0ce3|tools • Backup Monitor"},
+            "timestamp": WHEN,
+        })
+    );
+    let english = one(success, Lang::En);
+    assert_eq!(english["title"], "✅ Backup completed");
+    let names: Vec<&str> = english["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|field| field["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["File", "Size", "Duration", "Codespace"]);
+
+    let odd = event(
+        "backup_success",
+        json!({"backup_file": "w", "size_mb": "big", "duration_seconds": [1]}),
+    );
+    let fields = one(odd, Lang::Es)["fields"].clone();
+    assert_eq!(fields[1]["value"], "big MB");
+    assert_eq!(fields[2]["value"], "[1]s");
+}
+
+#[test]
+fn minecraft_status_renders_each_state() {
+    let online = event(
+        "minecraft_status",
+        json!({"status": "online", "ip": "1.2.3.4", "port": 25565, "players_online": 3}),
+    );
+    assert_eq!(
+        one(online.clone(), Lang::Es),
+        json!({
+            "title": "✅ Servidor Minecraft - ONLINE",
+            "color": 65280,
+            "fields": [
+                {"name": "IP", "value": "`1.2.3.4`", "inline": true},
+                {"name": "Jugadores", "value": "3", "inline": true},
+            ],
+            "timestamp": WHEN,
+        })
+    );
+    assert_eq!(
+        one(online, Lang::En)["title"],
+        "✅ Minecraft server - ONLINE"
+    );
+    let offline = event(
+        "minecraft_status",
+        json!({"status": "offline", "ip": "1.2.3.4", "port": 25570, "players_online": 0}),
+    );
+    assert_eq!(
+        one(offline, Lang::En),
+        json!({
+            "title": "❌ Minecraft server - OFFLINE",
+            "color": 16711680,
+            "fields": [{"name": "IP", "value": "`1.2.3.4:25570`", "inline": true}],
+            "timestamp": WHEN,
+        })
+    );
+    for (status, title) in [
+        ("starting", "🔄 Servidor Minecraft - STARTING"),
+        ("stopping", "⏹️ Servidor Minecraft - STOPPING"),
+        ("exploded", "❓ Servidor Minecraft - EXPLODED"),
+    ] {
+        let embed = one(
+            event("minecraft_status", json!({"status": status})),
+            Lang::Es,
+        );
+        assert_eq!(embed["title"], title);
+        assert!(
+            embed.get("fields").is_none(),
+            "no ip, not online: no fields"
+        );
+    }
+}
+
+#[test]
+fn codespace_status_renders_details_as_titled_fields() {
+    let started = event(
+        "codespace_status",
+        json!({"action": "started", "codespace_name": "cs-1",
+               "details": {"git_branch": "main", "uptime_s": 5}}),
+    );
+    let expected = json!({
+        "title": "▶️ Codespace STARTED",
+        "description": "**cs-1**",
+        "color": 65280,
+        "fields": [
+            {"name": "Git Branch", "value": "main", "inline": true},
+            {"name": "Uptime S", "value": "5", "inline": true},
+        ],
+        "timestamp": WHEN,
+    });
+    assert_eq!(one(started.clone(), Lang::Es), expected);
+    assert_eq!(one(started, Lang::En), expected);
+    let stopped = one(
+        event(
+            "codespace_status",
+            json!({"action": "stopped", "details": {}}),
+        ),
+        Lang::Es,
+    );
+    assert_eq!(
+        stopped,
+        json!({"title": "⏹️ Codespace STOPPED", "description": "**Desconocido**",
+               "color": 16711680, "timestamp": WHEN})
+    );
+    let error = one(
+        event("codespace_status", json!({"action": "error"})),
+        Lang::En,
+    );
+    assert_eq!(error["title"], "❌ Codespace ERROR");
+    assert_eq!(error["description"], "**Unknown**");
+}
+
+#[test]
+fn unknown_types_get_a_generic_embed_from_the_payload() {
+    let custom = event(
+        "disk_full",
+        json!({"mount": "/data", "used": 97, "flags": {"a": [1, 2]}, "empty": "",
+               "codespace_name": "cs-1", "timestamp": "2026-11-27T17:59:01Z"}),
+    );
+    let expected = json!({
+        "title": "🔔 disk_full",
+        "color": 5793266,
+        "fields": [
+            {"name": "empty", "value": "—", "inline": true},
+            {"name": "flags", "value": "{\"a\":[1,2]}", "inline": true},
+            {"name": "mount", "value": "/data", "inline": true},
+            {"name": "used", "value": "97", "inline": true},
+        ],
+        "footer": {"text": "cs-1"},
+        "timestamp": WHEN,
+    });
+    assert_eq!(one(custom.clone(), Lang::Es), expected);
+    assert_eq!(one(custom, Lang::En), expected);
+    let many: serde_json::Map<String, Value> = (0..40)
+        .map(|index| (format!("k{index:02}"), json!(index)))
+        .collect();
+    let embed = one(event("lots", Value::Object(many)), Lang::Es);
+    assert_eq!(embed["fields"].as_array().unwrap().len(), 25);
+    assert!(embed.get("footer").is_none(), "no codespace, no footer");
+}
+
+#[test]
+fn the_original_naive_timestamps_become_utc() {
+    let mut old = event("test", json!({}));
+    old.created_at = "2026-11-27 17:59:01".into();
+    let timestamp = one(old, Lang::Es)["timestamp"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        timestamp.ends_with('Z') && timestamp.contains("59:01"),
+        "{timestamp}"
+    );
+    let mut garbage = event("test", json!({}));
+    garbage.created_at = "not a time".into();
+    assert!(one(garbage, Lang::Es).get("timestamp").is_none());
+}
