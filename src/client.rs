@@ -15,6 +15,8 @@ use crate::secret::mask_url;
 
 /// How long a source may take beyond the long poll it was asked for.
 const SLACK: Duration = Duration::from_secs(15);
+const NOTHING_ANSWERS: &str =
+    "nothing answers there (is `dq serve` running? is the Codespace stopped?)";
 /// Answers larger than this are not an events list dq asked for.
 const MAX_ANSWER_BYTES: u64 = 16 * 1024 * 1024;
 
@@ -141,8 +143,14 @@ impl HttpSource {
                     "it did not answer in time (asleep or overloaded?)".into()
                 }
                 ureq::Error::HostNotFound => "its host name does not resolve".into(),
-                ureq::Error::ConnectionFailed => {
-                    "nothing answers there (is `dq serve` running? a stopped Codespace?)".into()
+                ureq::Error::ConnectionFailed => NOTHING_ANSWERS.into(),
+                ureq::Error::Io(io)
+                    if matches!(
+                        io.kind(),
+                        std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::ConnectionReset
+                    ) =>
+                {
+                    format!("{NOTHING_ANSWERS}: {io}")
                 }
                 other => other.to_string(),
             };

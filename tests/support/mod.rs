@@ -74,3 +74,4 @@ impl TempDb {
     }
 }
 pub mod discord;
+pub mod source;
