@@ -477,3 +477,55 @@ fn consume_long_polls_the_local_database_and_stops_cleanly_on_sigterm() {
     let text = stderr(&output);
     assert!(text.contains("consume stopped: 1 delivered"), "{text}");
 }
+
+/// A database path that cannot be created: its parent is a regular file.
+fn unwritable_db(dir: &tempfile::TempDir) -> std::path::PathBuf {
+    let file = dir.path().join("not-a-directory");
+    std::fs::write(&file, "x").unwrap();
+    file.join("events.db")
+}
+
+#[test]
+fn publish_sends_straight_to_the_webhook_when_the_database_cannot_be_written() {
+    let fake = FakeDiscord::start();
+    let dir = tempfile::tempdir().unwrap();
+    let output = support::dq()
+        .arg("--db")
+        .arg(unwritable_db(&dir))
+        .env("DISCORD_WEBHOOK_URL", fake.webhook_url())
+        .args(["publish", "backup-error", "--error-type", "upload", "--message", "quota"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stderr(&output).contains("straight to the Discord webhook"));
+    let embeds = fake.embeds();
+    assert_eq!(embeds.len(), 1);
+    assert_eq!(embeds[0]["title"], "☁️ Error en Subida a MEGA");
+    assert_eq!(fake.message_requests()[0].query, "wait=true");
+}
+
+#[test]
+fn publish_fails_when_neither_the_database_nor_the_webhook_takes_the_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let without_webhook = support::dq()
+        .arg("--db")
+        .arg(unwritable_db(&dir))
+        .args(["publish", "test"])
+        .output()
+        .unwrap();
+    assert_eq!(without_webhook.status.code(), Some(1));
+
+    let fake = FakeDiscord::with(Config {
+        unknown_webhook: true,
+        ..Config::default()
+    });
+    let refused = support::dq()
+        .arg("--db")
+        .arg(unwritable_db(&dir))
+        .env("DISCORD_WEBHOOK_URL", fake.webhook_url())
+        .args(["publish", "test"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stderr(&refused).contains("Unknown Webhook"), "{}", stderr(&refused));
+}

@@ -1,7 +1,10 @@
 //! `dq publish`: turn flags (or stdin lines) into events and store them durably.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use chrono::Utc;
@@ -9,7 +12,8 @@ use serde_json::{json, Map, Value};
 
 use super::{print, Settings, UsageError};
 use crate::cli::{CodespaceAction, MinecraftState, PublishArgs, PublishKind};
-use crate::event::{self, NewEvent};
+use crate::discord::{self, Outcome, RenderOptions, RetryPlan, Sink, Target};
+use crate::event::{self, Event, NewEvent};
 
 pub fn run(settings: &Settings, args: PublishArgs) -> Result<ExitCode> {
     let common = &args.common;
@@ -35,8 +39,13 @@ pub fn run(settings: &Settings, args: PublishArgs) -> Result<ExitCode> {
         })?;
     }
     let events: Vec<NewEvent> = events.into_iter().map(|(_, event)| event).collect();
-    let mut store = settings.open_store()?;
-    let published = store.publish(&events, common.dedup_window, now)?;
+    let stored = settings
+        .open_store()
+        .and_then(|mut store| store.publish(&events, common.dedup_window, now));
+    let published = match stored {
+        Ok(published) => published,
+        Err(error) => return send_directly(&events, error, now),
+    };
     let mut out = String::new();
     for item in &published {
         if settings.json {
@@ -47,6 +56,68 @@ pub fn run(settings: &Settings, args: PublishArgs) -> Result<ExitCode> {
         out.push('\n');
     }
     print(&out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The old notifier's fallback: when the database cannot be written and a webhook is
+/// configured, the events go straight to Discord, rendered as `dq consume` would. Success
+/// only if Discord accepted every message; nothing is queued either way.
+fn send_directly(
+    events: &[NewEvent],
+    store_error: anyhow::Error,
+    now: chrono::DateTime<Utc>,
+) -> Result<ExitCode> {
+    let webhook = std::env::var("DISCORD_WEBHOOK_URL").unwrap_or_default();
+    if webhook.trim().is_empty() {
+        return Err(store_error);
+    }
+    let api = std::env::var("DISCORD_API_BASE")
+        .ok()
+        .filter(|api| !api.trim().is_empty())
+        .unwrap_or_else(|| discord::DEFAULT_API_BASE.into());
+    let lang = match std::env::var("DQ_LANG").as_deref() {
+        Ok("en") => discord::Lang::En,
+        _ => discord::Lang::Es,
+    };
+    let url = discord::webhook_url(&webhook, &api)
+        .context("DISCORD_WEBHOOK_URL")
+        .with_context(|| format!("{store_error:#}"))?;
+    let stored: Vec<Event> = events
+        .iter()
+        .map(|event| Event {
+            id: 0,
+            user_id: event.user_id.clone(),
+            event_type: event.event_type.clone(),
+            payload: event.payload.clone(),
+            created_at: event::format_timestamp(now),
+            attempts: 0,
+            last_attempt: None,
+            error_message: None,
+        })
+        .collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut sink = Sink::new(Target::Webhook { url }, Duration::from_secs(15), stop);
+    let options = RenderOptions {
+        lang,
+        mention: false,
+    };
+    let _ = writeln!(
+        std::io::stderr(),
+        "dq: could not store the event ({store_error:#}); sending it straight to the Discord \
+         webhook instead"
+    );
+    for group in discord::plan(stored, false, lang) {
+        let body = discord::render(&group, &options);
+        let plan = RetryPlan::standard(Instant::now() + Duration::from_secs(20));
+        let delivery = sink.deliver(&body, "", "", &plan);
+        if !matches!(delivery.outcome, Outcome::Delivered { .. }) {
+            return Err(store_error.context(format!(
+                "sending straight to the Discord webhook failed too: {}",
+                delivery.outcome.describe()
+            )));
+        }
+    }
+    let _ = writeln!(std::io::stderr(), "dq: Discord accepted the event (it was not queued)");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -86,6 +86,8 @@ pub struct Received {
     /// The status answered; 0 when the connection was dropped.
     pub status: u16,
     pub at: Instant,
+    /// Wall-clock time of arrival, to compare with another process's clock (the benchmark).
+    pub wall: SystemTime,
 }
 
 impl Received {
@@ -105,6 +107,7 @@ pub struct Posted {
     pub channel: String,
     pub body: Value,
     pub at: Instant,
+    pub wall: SystemTime,
 }
 
 #[derive(Default)]
@@ -413,6 +416,7 @@ fn handle(state: &Mutex<State>, request: &Request) -> Reply {
         body,
         status,
         at: Instant::now(),
+        wall: SystemTime::now(),
     });
     reply
 }
@@ -683,6 +687,7 @@ fn post(state: &mut State, channel: &str, body: &Value) -> Value {
         channel: channel.to_string(),
         body: body.clone(),
         at: Instant::now(),
+        wall: SystemTime::now(),
     };
     let message = message_object(&posted);
     state.messages.push(posted);
