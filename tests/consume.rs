@@ -493,7 +493,14 @@ fn publish_sends_straight_to_the_webhook_when_the_database_cannot_be_written() {
         .arg("--db")
         .arg(unwritable_db(&dir))
         .env("DISCORD_WEBHOOK_URL", fake.webhook_url())
-        .args(["publish", "backup-error", "--error-type", "upload", "--message", "quota"])
+        .args([
+            "publish",
+            "backup-error",
+            "--error-type",
+            "upload",
+            "--message",
+            "quota",
+        ])
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
@@ -527,5 +534,147 @@ fn publish_fails_when_neither_the_database_nor_the_webhook_takes_the_event() {
         .output()
         .unwrap();
     assert_eq!(refused.status.code(), Some(1));
-    assert!(stderr(&refused).contains("Unknown Webhook"), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("Unknown Webhook"),
+        "{}",
+        stderr(&refused)
+    );
+}
+
+#[test]
+fn readme_first_command_prints_the_message_of_a_published_event() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let first = readme
+        .split("```sh\n")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap();
+    assert!(first.ends_with("dq consume --once --dry-run"), "{first}");
+    let db = TempDb::new();
+    publish(
+        &db,
+        &[
+            "backup-error",
+            "--error-type",
+            "compression",
+            "--message",
+            "No space left",
+        ],
+    );
+    let output = db
+        .dq()
+        .args(["consume", "--once", "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let message: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        message["embeds"][0]["title"],
+        "📦 Error en Compresión de Backup"
+    );
+    assert_eq!(stats(&db)["pending"], 1, "a dry run delivers nothing");
+}
+
+/// Reads the child's stderr until the health server announces its address.
+fn announced_address(child: &mut std::process::Child) -> String {
+    use std::io::BufRead;
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    loop {
+        let line = lines.next().unwrap().unwrap();
+        if let Some(address) = line.split("/metrics on ").nth(1) {
+            // Keep draining stderr so the child never blocks on a full pipe.
+            std::thread::spawn(move || for _ in lines {});
+            return address.trim().to_string();
+        }
+    }
+}
+
+fn get(url: &str) -> (u16, String) {
+    let mut response = ureq::get(url).call().unwrap();
+    (
+        response.status().as_u16(),
+        response.body_mut().read_to_string().unwrap(),
+    )
+}
+
+#[test]
+fn consume_answers_health_and_metrics_per_source() {
+    let db = TempDb::new();
+    let fake = FakeDiscord::start();
+    publish(&db, &["test"]);
+    let mut child = db
+        .dq()
+        .args([
+            "consume",
+            "--webhook",
+            &fake.webhook_url(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let address = announced_address(&mut child);
+    fake.wait_for_embeds(1, Duration::from_secs(20));
+    let (status, health) = get(&format!("{address}/health"));
+    assert_eq!(status, 200);
+    assert_eq!(
+        serde_json::from_str::<Value>(&health).unwrap()["status"],
+        "healthy"
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let metrics = loop {
+        let (_, metrics) = get(&format!("{address}/metrics"));
+        if metrics.contains("dq_consume_delivered_total{source=\"local\"} 1")
+            || Instant::now() > deadline
+        {
+            break metrics;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        metrics.contains("dq_consume_delivered_total{source=\"local\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("# TYPE dq_consume_rate_limited_total counter"),
+        "{metrics}"
+    );
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn consume_on_render_listens_on_port_by_itself() {
+    let db = TempDb::new();
+    let fake = FakeDiscord::start();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = db
+        .dq()
+        .args(["consume", "--webhook", &fake.webhook_url()])
+        .env("RENDER", "true")
+        .env("PORT", port.to_string())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let address = announced_address(&mut child);
+    assert_eq!(address, format!("http://0.0.0.0:{port}"));
+    let (status, _) = get(&format!("http://127.0.0.1:{port}/health"));
+    assert_eq!(status, 200);
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
 }

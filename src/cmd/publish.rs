@@ -117,7 +117,10 @@ fn send_directly(
             )));
         }
     }
-    let _ = writeln!(std::io::stderr(), "dq: Discord accepted the event (it was not queued)");
+    let _ = writeln!(
+        std::io::stderr(),
+        "dq: Discord accepted the event (it was not queued)"
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -206,6 +206,11 @@ impl FakeDiscord {
         self.state().received.clone()
     }
 
+    /// The requests received after the first `skip`, in order (cheap to poll).
+    pub fn requests_since(&self, skip: usize) -> Vec<Received> {
+        self.state().received.iter().skip(skip).cloned().collect()
+    }
+
     /// Requests to message routes (webhook execute, create message), whatever the answer.
     pub fn message_requests(&self) -> Vec<Received> {
         self.requests()
