@@ -1043,7 +1043,10 @@ impl Sink {
         }
         self.failing = self.failing.saturating_add(1);
         let pause = match outcome {
-            Outcome::Permanent { .. } => Duration::from_secs(600),
+            // 10 minutes, doubling up to 6 hours: a fixed URL or token needs a restart anyway.
+            Outcome::Permanent { .. } => Duration::from_secs(600)
+                .saturating_mul(1 << self.failing.saturating_sub(1).min(5))
+                .min(Duration::from_secs(6 * 3600)),
             _ => Duration::from_secs(1u64 << self.failing.min(8)).min(Duration::from_secs(300)),
         };
         self.paused_until = Some(Instant::now() + pause);
