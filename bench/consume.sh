@@ -42,7 +42,7 @@ start_fake() {
 start_serve() {
     local port
     port=$(free_port)
-    "$DQ" --db "$1" serve --bind "127.0.0.1:$port" --token "$DQ_TOKEN" 2>"$WORK/serve.log" &
+    "$DQ" --db "$1" serve --bind "127.0.0.1:$port" --token "$DQ_TOKEN" >"$WORK/serve.out" 2>"$WORK/serve.log" &
     PIDS+=($!)
     until python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/discord/health')" 2>/dev/null; do
         sleep 0.05
