@@ -678,3 +678,70 @@ fn consume_on_render_listens_on_port_by_itself() {
         .unwrap();
     assert!(child.wait().unwrap().success());
 }
+
+#[test]
+fn consume_counts_one_attempt_when_discord_keeps_failing_and_stops_claiming() {
+    let db = TempDb::new();
+    let fake = FakeDiscord::start();
+    fake.push_faults((0..20).map(|_| Fault::Status(503)));
+    publish_many(&db, 25, "");
+    // A 10 s lease leaves 5 s of retries in place: 0.5 + 1 + 2 s, then the attempt fails.
+    let output = consume_webhook(&db, &fake, &["--lease", "10"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        fake.message_requests().len(),
+        4,
+        "one send and three retries"
+    );
+    let (processed, attempts, error) = event(&db, 1);
+    assert_eq!(
+        (processed, attempts),
+        (0, 1),
+        "retries in place count as one attempt"
+    );
+    assert!(error.unwrap().contains("503"));
+    let stats = stats(&db);
+    assert_eq!(
+        stats["waiting"], 10,
+        "the message in hand waits its backoff"
+    );
+    assert_eq!(stats["failed"], 0, "a flaky Discord dead-letters nothing");
+    let untouched = (11..=25).all(|id| event(&db, id) == (0, 0, None));
+    assert!(untouched, "no new events are claimed while Discord fails");
+}
+
+#[test]
+fn consume_killed_mid_delivery_loses_nothing_once_its_lease_ends() {
+    let db = TempDb::new();
+    let fake = FakeDiscord::start();
+    fake.push_faults([Fault::RateLimited {
+        retry_after: 60.0,
+        global: false,
+    }]);
+    let id = publish(&db, &["test"]);
+    let mut child = db
+        .dq()
+        .args(["consume", "--webhook", &fake.webhook_url(), "--lease", "10"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while fake.message_requests().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        stats(&db)["leased"],
+        1,
+        "the killed consumer still holds it"
+    );
+    // Another consumer gets it once the lease ends.
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while fake.messages().is_empty() && Instant::now() < deadline {
+        assert!(consume_webhook(&db, &fake, &[]).status.success());
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert_eq!(fake.messages().len(), 1);
+    assert_eq!(event(&db, id), (1, 0, None));
+}
