@@ -107,6 +107,22 @@ pub fn report(error: &anyhow::Error) -> ExitCode {
     }
 }
 
+/// Prints what clap found wrong with the command line as `dq: error: ...` (exit code 2), or
+/// the help and version text it was asked for (exit code 0; a closed pipe is ignored).
+pub fn report_usage(error: &clap::Error) -> ExitCode {
+    if !error.use_stderr() {
+        let _ = error.print();
+        return ExitCode::SUCCESS;
+    }
+    let text = error.render().to_string();
+    let text = match text.strip_prefix("error: ") {
+        Some(rest) => format!("dq: error: {rest}"),
+        None => format!("dq: error: {text}"),
+    };
+    let _ = io::stderr().write_all(text.as_bytes());
+    ExitCode::from(2)
+}
+
 /// Writes `text` to stdout; a write error (a closed pipe) propagates to `report`.
 pub fn print(text: &str) -> Result<()> {
     let mut stdout = io::stdout().lock();

@@ -14,8 +14,18 @@ use crate::event::{self, NewEvent};
 pub fn run(settings: &Settings, args: PublishArgs) -> Result<ExitCode> {
     let common = &args.common;
     let now = Utc::now();
+    let batch = matches!(args.kind, PublishKind::Batch);
+    if batch && common.dedup_key.is_some() {
+        return Err(UsageError(
+            "--dedup-key does not apply to a batch; put \"dedup_key\" on each line".into(),
+        )
+        .into());
+    }
+    if !batch && common.dedup_key.is_none() && !common.dedup_window.is_zero() {
+        return Err(UsageError("--dedup-window needs --dedup-key".into()).into());
+    }
     // Each event with the stdin line it came from, so an error can name the line.
-    let mut events: Vec<(Option<usize>, NewEvent)> = match args.kind {
+    let events: Vec<(Option<usize>, NewEvent)> = match args.kind {
         PublishKind::Batch => read_batch(std::io::stdin().lock(), &common.user_id)?,
         kind => vec![(
             None,
@@ -27,16 +37,19 @@ pub fn run(settings: &Settings, args: PublishArgs) -> Result<ExitCode> {
             },
         )],
     };
-    for (line, event) in &mut events {
-        event.complete(common.codespace.as_deref(), now);
-        event.validate().map_err(|error| match line {
-            Some(line) => UsageError(format!("line {line}: {error}")),
-            None => UsageError(error.to_string()),
-        })?;
-    }
-    let events: Vec<NewEvent> = events.into_iter().map(|(_, event)| event).collect();
+    let timestamp = event::format_timestamp(now);
+    let events = events
+        .into_iter()
+        .map(|(line, mut event)| {
+            event.complete_with(common.codespace.as_deref(), &timestamp);
+            event.into_valid().map_err(|error| match line {
+                Some(line) => UsageError(format!("line {line}: {error}")),
+                None => UsageError(error.to_string()),
+            })
+        })
+        .collect::<Result<Vec<_>, UsageError>>()?;
     let mut store = settings.open_store()?;
-    let published = store.publish(&events, common.dedup_window, now)?;
+    let published = store.publish_valid(&events, common.dedup_window, now)?;
     let mut out = String::new();
     for item in &published {
         if settings.json {
