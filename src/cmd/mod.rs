@@ -136,27 +136,36 @@ pub fn print_json(value: &serde_json::Value) -> Result<()> {
     print(&format!("{value}\n"))
 }
 
-/// A small table aligned in columns, for human output.
+/// A small table aligned in columns, for human output. A column whose cells are all numbers
+/// is right-aligned, so that digits line up.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = headers
         .iter()
         .map(|header| header.chars().count())
         .collect();
+    let mut numeric = vec![!rows.is_empty(); headers.len()];
     for row in rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
+        for ((width, is_numeric), cell) in widths.iter_mut().zip(&mut numeric).zip(row) {
             *width = (*width).max(cell.chars().count());
+            *is_numeric &= !cell.is_empty() && cell.parse::<f64>().is_ok();
         }
     }
-    let line = |cells: &mut dyn Iterator<Item = &str>| {
+    let line = |cells: &mut dyn Iterator<Item = &str>, is_header: bool| {
         let padded: Vec<String> = cells
-            .zip(&widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
+            .zip(widths.iter().zip(&numeric))
+            .map(|(cell, (width, is_numeric))| {
+                if *is_numeric && !is_header {
+                    format!("{cell:>width$}")
+                } else {
+                    format!("{cell:<width$}")
+                }
+            })
             .collect();
         format!("{}\n", padded.join("  ").trim_end())
     };
-    let mut out = line(&mut headers.iter().copied());
+    let mut out = line(&mut headers.iter().copied(), true);
     for row in rows {
-        out.push_str(&line(&mut row.iter().map(String::as_str)));
+        out.push_str(&line(&mut row.iter().map(String::as_str), false));
     }
     out
 }

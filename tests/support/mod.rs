@@ -73,3 +73,4 @@ impl TempDb {
             .expect("reading events")
     }
 }
+pub mod queue;
