@@ -49,7 +49,9 @@ pub fn run(settings: &Settings, args: PublishArgs) -> Result<ExitCode> {
         })
         .collect::<Result<Vec<_>, UsageError>>()?;
     let mut store = settings.open_store()?;
-    let published = store.publish_valid(&events, common.dedup_window, now)?;
+    let published = store
+        .publish_valid(&events, common.dedup_window, now)
+        .with_context(|| format!("storing in {}", settings.db_path.display()))?;
     let mut out = String::new();
     for item in &published {
         if settings.json {

@@ -169,3 +169,63 @@ impl WriteStdin for Command {
         output
     }
 }
+
+/// Keeps a file or directory read-only for as long as it lives, then makes it writable again
+/// so the temporary directory can be removed.
+pub struct ReadOnly {
+    path: std::path::PathBuf,
+    immutable: bool,
+}
+
+impl Drop for ReadOnly {
+    fn drop(&mut self) {
+        if self.immutable {
+            let _ = Command::new("chattr").arg("-i").arg(&self.path).status();
+        }
+        use std::os::unix::fs::PermissionsExt;
+        let mode = if self.path.is_dir() { 0o755 } else { 0o644 };
+        let _ = std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(mode));
+    }
+}
+
+fn writable(path: &std::path::Path) -> bool {
+    if path.is_dir() {
+        let probe = path.join(".dq-write-probe");
+        let created = std::fs::File::create(&probe).is_ok();
+        let _ = std::fs::remove_file(&probe);
+        created
+    } else {
+        std::fs::OpenOptions::new().write(true).open(path).is_ok()
+    }
+}
+
+/// Makes `path` read-only: by its mode bits, or, for root (whom mode bits do not stop), with
+/// the immutable attribute (`chattr +i`). `None` when neither works here; the caller skips.
+pub fn read_only(path: &std::path::Path) -> Option<ReadOnly> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = if path.is_dir() { 0o555 } else { 0o444 };
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).ok()?;
+    let mut guard = ReadOnly {
+        path: path.to_path_buf(),
+        immutable: false,
+    };
+    if !writable(path) {
+        return Some(guard);
+    }
+    let status = Command::new("chattr").arg("+i").arg(path).status();
+    guard.immutable = status.is_ok_and(|status| status.success());
+    if guard.immutable && !writable(path) {
+        return Some(guard);
+    }
+    eprintln!("skipped: cannot make {} read-only here", path.display());
+    None
+}
+
+/// Holds the database's write lock (`BEGIN IMMEDIATE`) until dropped, as another process
+/// in the middle of a long write would.
+pub fn hold_write_lock(db: &TempDb) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(db.path()).expect("opening the test database");
+    conn.execute_batch("BEGIN IMMEDIATE")
+        .expect("taking the write lock");
+    conn
+}
