@@ -8,7 +8,7 @@
 
 use std::fmt;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
@@ -196,16 +196,20 @@ impl Store {
     fn prepare(conn: Connection, policy: Policy, busy_timeout: Duration) -> Result<Store> {
         conn.busy_timeout(busy_timeout)
             .context("setting the busy timeout")?;
+        let mut store = Store { conn, policy };
+        store.migrate(busy_timeout)?;
         // State changes may use NORMAL: the worst a power cut can do to them is a repeated
         // delivery. Publishing switches to FULL for its own commit.
-        conn.pragma_update(None, "synchronous", "NORMAL")
+        store
+            .conn
+            .pragma_update(None, "synchronous", "NORMAL")
             .context("setting synchronous mode")?;
         // Up to 64 MiB of page cache (allocated only as used), so a large batch is written
         // once at commit instead of spilling pages to the log as it goes.
-        conn.pragma_update(None, "cache_size", -65_536)
+        store
+            .conn
+            .pragma_update(None, "cache_size", -65_536)
             .context("setting the cache size")?;
-        let mut store = Store { conn, policy };
-        store.migrate()?;
         Ok(store)
     }
 
@@ -213,7 +217,26 @@ impl Store {
         self.policy
     }
 
-    fn migrate(&mut self) -> Result<()> {
+    /// Brings the schema up to date. Several processes may open a new file at the same
+    /// moment; switching it to WAL can then report "busy" at once, without waiting for the
+    /// busy timeout, so the whole step is retried until that timeout has passed.
+    fn migrate(&mut self, busy_timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + busy_timeout;
+        let mut pause = Duration::from_millis(2);
+        loop {
+            match self.try_migrate() {
+                Err(error) if is_busy(&error) && Instant::now() < deadline => {
+                    std::thread::sleep(
+                        pause.min(deadline.saturating_duration_since(Instant::now())),
+                    );
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
+                result => return result,
+            }
+        }
+    }
+
+    fn try_migrate(&mut self) -> Result<()> {
         let latest = MIGRATIONS.len() as i64;
         if self.user_version()? >= latest {
             return Ok(());
@@ -708,6 +731,20 @@ fn find_duplicate(
     Ok(None)
 }
 
+/// Whether SQLite said another connection holds a lock it needs.
+fn is_busy(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<rusqlite::Error>(),
+            Some(rusqlite::Error::SqliteFailure(failure, _))
+                if matches!(
+                    failure.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                )
+        )
+    })
+}
+
 fn duration_ms(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
@@ -971,6 +1008,37 @@ mod tests {
         let later = store.publish(&[keyed], window, at(4000)).unwrap()[0];
         assert!(!later.duplicate);
         assert_ne!(later.id, first.id);
+    }
+
+    #[test]
+    fn a_batch_keeps_its_order_across_insert_chunks_and_dedups_within_itself() {
+        let mut store = store();
+        let keyed = |kind: &str, key: &str| NewEvent {
+            dedup_key: Some(key.into()),
+            ..event(kind)
+        };
+        let mut events = vec![
+            event("a"),
+            keyed("b", "k"),
+            event("c"),
+            keyed("d", "k"),
+            keyed("e", "j"),
+        ];
+        events.extend((0..250).map(|n| event(&format!("n{n}"))));
+        let published = store.publish(&events, Duration::ZERO, at(0)).unwrap();
+        let ids: Vec<i64> = published.iter().map(|item| item.id).collect();
+        assert_eq!(ids[..5], [1, 2, 3, 2, 4]);
+        assert!(published[3].duplicate);
+        assert_eq!(ids[5..], (5..=254).collect::<Vec<i64>>());
+        for (event, item) in events.iter().zip(&published) {
+            if !item.duplicate {
+                assert_eq!(
+                    store.get(item.id).unwrap().unwrap().event_type,
+                    event.event_type
+                );
+            }
+        }
+        assert_eq!(store.stats(at(0)).unwrap().total, 254);
     }
 
     #[test]
