@@ -219,7 +219,7 @@ fn payloads_written_by_python_are_read_back_as_the_same_values() {
     let store = support::queue::store(&db);
     let failed = store.get(2).unwrap().unwrap();
     assert_eq!(failed.payload["motd"], json!("Señor ¡hola! 🎉"));
-    assert_eq!(failed.created_utc().is_some(), true);
+    assert!(failed.created_utc().is_some());
     let retried = store.get(3).unwrap().unwrap();
     assert_eq!(retried.payload["details"]["note"], "déjà vu");
     assert_eq!(retried.attempts, 1);
