@@ -45,7 +45,14 @@ fn committed_completion_scripts_are_up_to_date() {
 fn completions_for_every_shell_name_the_subcommands() {
     for (shell, _) in SCRIPTS {
         let script = succeeds(support::dq().args(["completions", shell]));
-        for word in ["publish", "stats", "failed", "retry", "cleanup", "backup-error"] {
+        for word in [
+            "publish",
+            "stats",
+            "failed",
+            "retry",
+            "cleanup",
+            "backup-error",
+        ] {
             assert!(script.contains(word), "{shell} completion lacks {word}");
         }
     }
