@@ -269,7 +269,7 @@ impl Store {
     fn user_version(&self) -> Result<i64> {
         self.conn
             .query_row("PRAGMA user_version", [], |row| row.get(0))
-            .context("reading the schema version (is this a SQLite database?)")
+            .context("reading the schema version")
     }
 
     /// Changes whenever another connection commits; serve watches it to wake long polls.
