@@ -32,7 +32,18 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// SQLite database [default: $XDG_DATA_HOME/dq/events.db]
-    #[arg(long, global = true, env = "DQ_DB", value_name = "PATH")]
+    // An empty value (`DQ_DB=` in a script) means the default, as an unset variable would.
+    #[arg(
+        long,
+        global = true,
+        env = "DQ_DB",
+        value_name = "PATH",
+        value_hint = clap::ValueHint::FilePath,
+        value_parser = clap::builder::TypedValueParser::map(
+            clap::builder::OsStringValueParser::new(),
+            PathBuf::from
+        )
+    )]
     pub db: Option<PathBuf>,
 
     /// Print one JSON document instead of text

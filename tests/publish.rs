@@ -456,3 +456,24 @@ fn bad_input_never_reaches_the_database() {
     );
     assert!(!db.path().exists());
 }
+
+#[test]
+fn the_default_database_is_under_xdg_data_home_and_an_empty_dq_db_means_the_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    succeeds(
+        support::dq()
+            .env("XDG_DATA_HOME", &data)
+            .env("DQ_DB", "")
+            .args(["publish", "test"]),
+    );
+    assert!(data.join("dq/events.db").exists());
+    let home = dir.path().join("home");
+    succeeds(
+        support::dq()
+            .env_remove("XDG_DATA_HOME")
+            .env("HOME", &home)
+            .args(["publish", "test"]),
+    );
+    assert!(home.join(".local/share/dq/events.db").exists());
+}

@@ -38,8 +38,8 @@ pub struct Settings {
 impl Settings {
     fn new(global: &GlobalArgs) -> Result<Settings> {
         let db_path = match &global.db {
-            Some(path) => path.clone(),
-            None => default_db_path()?,
+            Some(path) if !path.as_os_str().is_empty() => path.clone(),
+            _ => default_db_path()?,
         };
         Ok(Settings {
             db_path,
