@@ -680,7 +680,7 @@ fn insert_rows(
     let values = vec!["(?, ?, ?, ?, 0, 0, ?)"; events.len()].join(", ");
     let sql = format!(
         "INSERT INTO events (user_id, event_type, payload, created_at, processed, attempts,
-            dedup_key) VALUES {values} RETURNING id"
+            dedup_key) VALUES {values}"
     );
     let mut insert = tx.prepare_cached(&sql).context("preparing the insert")?;
     let parameters = events
@@ -695,15 +695,23 @@ fn insert_rows(
                 &event.dedup_key,
             ]
         });
-    let mut ids = insert
-        .query_map(rusqlite::params_from_iter(parameters), |row| row.get(0))
-        .context("inserting the events")?
-        .collect::<rusqlite::Result<Vec<i64>>>()
+    let inserted = insert
+        .execute(rusqlite::params_from_iter(parameters))
         .context("inserting the events")?;
-    // Rows of one statement get increasing ids in the order they are listed (the writer
-    // holds the lock); RETURNING lists them in no promised order.
-    ids.sort_unstable();
-    Ok(ids)
+    // AUTOINCREMENT gives each row of one statement the next id in the order listed (the
+    // writer holds the lock), so the ids are the run ending at the last one. Checked, not
+    // assumed: a gap would mean a wrong id printed for a stored event.
+    let count = i64::try_from(events.len()).context("counting the events")?;
+    let last = tx.last_insert_rowid();
+    let first = last - count + 1;
+    let found: i64 = tx
+        .prepare_cached("SELECT COUNT(*) FROM events WHERE id BETWEEN ?1 AND ?2")?
+        .query_row([first, last], |row| row.get(0))
+        .context("checking the new ids")?;
+    if inserted != events.len() || found != count {
+        anyhow::bail!("the new events did not get consecutive ids ({first} to {last})");
+    }
+    Ok((first..=last).collect())
 }
 
 /// The id of an event with this dedup key that is still pending or was created at or after

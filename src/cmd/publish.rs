@@ -62,6 +62,9 @@ pub fn run(settings: &Settings, args: PublishArgs) -> Result<ExitCode> {
         out.push('\n');
     }
     print(&out)?;
+    // The process exits next and the OS takes the memory back at once; freeing a large
+    // batch's events one by one would cost a tenth of its time.
+    std::mem::forget(events);
     Ok(ExitCode::SUCCESS)
 }
 
