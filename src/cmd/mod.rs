@@ -169,3 +169,25 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align_columns_and_right_align_numbers() {
+        let rows = vec![
+            vec![
+                "7".to_string(),
+                "backup_error".to_string(),
+                "gone".to_string(),
+            ],
+            vec!["1234".to_string(), "test".to_string(), String::new()],
+        ];
+        assert_eq!(
+            table(&["id", "type", "last error"], &rows),
+            "id    type          last error\n   7  backup_error  gone\n1234  test\n"
+        );
+        assert_eq!(table(&["id"], &[]), "id\n");
+    }
+}
