@@ -69,8 +69,12 @@ impl NewEvent {
         validate_event_type(&self.event_type)?;
         let payload_json = payload_json(&self.payload)?;
         validate_dedup_key(self.dedup_key.as_deref())?;
+        // The payload map is dropped here: a large batch then holds only its serialized
+        // payloads, a fraction of the memory.
         Ok(ValidEvent {
-            event: self,
+            event_type: self.event_type,
+            user_id: self.user_id,
+            dedup_key: self.dedup_key,
             payload_json,
         })
     }
@@ -98,20 +102,30 @@ impl NewEvent {
 }
 
 /// A [`NewEvent`] that passed validation, with its payload serialized as it will be stored.
-/// The only way to make one is [`NewEvent::into_valid`].
+/// The only way to make one is [`NewEvent::into_valid`]. The accessors return references to
+/// owned values so that they can be bound as SQL parameters as they are.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ValidEvent {
-    event: NewEvent,
+    event_type: String,
+    user_id: String,
+    dedup_key: Option<String>,
     payload_json: String,
 }
 
 impl ValidEvent {
-    pub fn event(&self) -> &NewEvent {
-        &self.event
+    pub fn event_type(&self) -> &String {
+        &self.event_type
     }
 
-    /// The payload as stored: compact JSON, at most [`MAX_PAYLOAD_BYTES`]. (A `&String`, so
-    /// that it can be bound as an SQL parameter by reference.)
+    pub fn user_id(&self) -> &String {
+        &self.user_id
+    }
+
+    pub fn dedup_key(&self) -> &Option<String> {
+        &self.dedup_key
+    }
+
+    /// The payload as stored: compact JSON, at most [`MAX_PAYLOAD_BYTES`].
     pub fn payload_json(&self) -> &String {
         &self.payload_json
     }

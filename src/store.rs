@@ -331,7 +331,7 @@ impl Store {
         let mut published = Vec::with_capacity(events.len());
         let mut index = 0;
         while index < events.len() {
-            if let Some(key) = &events[index].event().dedup_key {
+            if let Some(key) = events[index].dedup_key() {
                 if let Some(id) = find_duplicate(&tx, key, max_attempts, window_start)? {
                     published.push(Published {
                         id,
@@ -344,13 +344,13 @@ impl Store {
             // A keyed event is stored alone, so the next lookup sees it; a run of events
             // without keys goes in as one multi-row statement, which is what makes a large
             // batch fast.
-            let run = if events[index].event().dedup_key.is_some() {
+            let run = if events[index].dedup_key().is_some() {
                 1
             } else {
                 events[index..]
                     .iter()
                     .take(INSERT_CHUNK)
-                    .take_while(|event| event.event().dedup_key.is_none())
+                    .take_while(|event| event.dedup_key().is_none())
                     .count()
             };
             let ids = insert_rows(&tx, &events[index..index + run], &created_at)?;
@@ -685,14 +685,13 @@ fn insert_rows(
     let mut insert = tx.prepare_cached(&sql).context("preparing the insert")?;
     let parameters = events
         .iter()
-        .flat_map(|valid| -> [&dyn rusqlite::ToSql; 5] {
-            let event = valid.event();
+        .flat_map(|event| -> [&dyn rusqlite::ToSql; 5] {
             [
-                &event.user_id,
-                &event.event_type,
-                valid.payload_json(),
+                event.user_id(),
+                event.event_type(),
+                event.payload_json(),
                 &created_at,
-                &event.dedup_key,
+                event.dedup_key(),
             ]
         });
     let inserted = insert

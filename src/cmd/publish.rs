@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 use super::{print, Settings, UsageError};
 use crate::cli::{CodespaceAction, MinecraftState, PublishArgs, PublishKind};
-use crate::event::{self, NewEvent};
+use crate::event::{self, NewEvent, ValidEvent};
 
 pub fn run(settings: &Settings, args: PublishArgs) -> Result<ExitCode> {
     let common = &args.common;
@@ -24,10 +24,19 @@ pub fn run(settings: &Settings, args: PublishArgs) -> Result<ExitCode> {
     if !batch && common.dedup_key.is_none() && !common.dedup_window.is_zero() {
         return Err(UsageError("--dedup-window needs --dedup-key".into()).into());
     }
-    // Each event with the stdin line it came from, so an error can name the line.
-    let events: Vec<(Option<usize>, NewEvent)> = match args.kind {
-        PublishKind::Batch => read_batch(std::io::stdin().lock(), &common.user_id)?,
-        kind => vec![(
+    // Completed and validated one by one as they are read, so that a large batch holds
+    // only serialized payloads; an error names the stdin line it came from.
+    let timestamp = event::format_timestamp(now);
+    let finish = |line: Option<usize>, mut event: NewEvent| {
+        event.complete_with(common.codespace.as_deref(), &timestamp);
+        event.into_valid().map_err(|error| match line {
+            Some(line) => UsageError(format!("line {line}: {error}")),
+            None => UsageError(error.to_string()),
+        })
+    };
+    let events: Vec<ValidEvent> = match args.kind {
+        PublishKind::Batch => read_batch(std::io::stdin().lock(), &common.user_id, finish)?,
+        kind => vec![finish(
             None,
             NewEvent {
                 event_type: event_type(&kind),
@@ -35,19 +44,8 @@ pub fn run(settings: &Settings, args: PublishArgs) -> Result<ExitCode> {
                 user_id: common.user_id.clone(),
                 dedup_key: common.dedup_key.clone(),
             },
-        )],
+        )?],
     };
-    let timestamp = event::format_timestamp(now);
-    let events = events
-        .into_iter()
-        .map(|(line, mut event)| {
-            event.complete_with(common.codespace.as_deref(), &timestamp);
-            event.into_valid().map_err(|error| match line {
-                Some(line) => UsageError(format!("line {line}: {error}")),
-                None => UsageError(error.to_string()),
-            })
-        })
-        .collect::<Result<Vec<_>, UsageError>>()?;
     let mut store = settings.open_store()?;
     let published = store
         .publish_valid(&events, common.dedup_window, now)
@@ -140,7 +138,8 @@ fn payload(kind: PublishKind) -> Map<String, Value> {
 fn read_batch(
     mut input: impl Read,
     default_user_id: &str,
-) -> Result<Vec<(Option<usize>, NewEvent)>> {
+    finish: impl Fn(Option<usize>, NewEvent) -> Result<ValidEvent, UsageError>,
+) -> Result<Vec<ValidEvent>> {
     let mut bytes = Vec::new();
     input
         .read_to_end(&mut bytes)
@@ -162,7 +161,7 @@ fn read_batch(
         if event.user_id.is_empty() {
             event.user_id = default_user_id.into();
         }
-        events.push((Some(line_number), event));
+        events.push(finish(Some(line_number), event)?);
     }
     Ok(events)
 }
