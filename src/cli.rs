@@ -108,6 +108,7 @@ pub struct PublishCommon {
         long,
         global = true,
         env = "DISCORD_USER_ID",
+        hide_env_values = true,
         default_value = "",
         hide_default_value = true,
         value_name = "ID"

@@ -477,3 +477,14 @@ fn the_default_database_is_under_xdg_data_home_and_an_empty_dq_db_means_the_defa
     );
     assert!(home.join(".local/share/dq/events.db").exists());
 }
+
+#[test]
+fn help_does_not_show_the_user_id_from_the_environment() {
+    let help = succeeds(
+        support::dq()
+            .env("DISCORD_USER_ID", "987654321")
+            .args(["publish", "--help"]),
+    );
+    assert!(help.contains("DISCORD_USER_ID"), "{help}");
+    assert!(!help.contains("987654321"), "{help}");
+}
