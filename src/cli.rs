@@ -32,7 +32,18 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// SQLite database [default: $XDG_DATA_HOME/dq/events.db]
-    #[arg(long, global = true, env = "DQ_DB", value_name = "PATH")]
+    // An empty value (`DQ_DB=` in a script) means the default, as an unset variable would.
+    #[arg(
+        long,
+        global = true,
+        env = "DQ_DB",
+        value_name = "PATH",
+        value_hint = clap::ValueHint::FilePath,
+        value_parser = clap::builder::TypedValueParser::map(
+            clap::builder::OsStringValueParser::new(),
+            PathBuf::from
+        )
+    )]
     pub db: Option<PathBuf>,
 
     /// Print one JSON document instead of text
@@ -46,7 +57,8 @@ pub struct GlobalArgs {
         env = "DQ_MAX_ATTEMPTS",
         default_value_t = 3,
         value_name = "N",
-        value_parser = clap::value_parser!(i64).range(1..=100)
+        value_parser = clap::value_parser!(i64).range(1..=100),
+        allow_negative_numbers = true
     )]
     pub max_attempts: i64,
 
@@ -57,7 +69,8 @@ pub struct GlobalArgs {
         env = "DQ_BUSY_TIMEOUT_MS",
         default_value_t = 5000,
         value_name = "MS",
-        value_parser = clap::value_parser!(u64).range(0..=600_000)
+        value_parser = clap::value_parser!(u64).range(0..=600_000),
+        allow_negative_numbers = true
     )]
     pub busy_timeout_ms: u64,
 }
@@ -97,6 +110,7 @@ pub struct PublishCommon {
         long,
         global = true,
         env = "DISCORD_USER_ID",
+        hide_env_values = true,
         default_value = "",
         hide_default_value = true,
         value_name = "ID"
@@ -117,8 +131,7 @@ pub struct PublishCommon {
         global = true,
         default_value = "0s",
         value_name = "DURATION",
-        value_parser = parse_duration,
-        requires = "dedup_key"
+        value_parser = parse_duration
     )]
     pub dedup_window: Duration,
 }
@@ -143,10 +156,15 @@ pub enum PublishKind {
         #[arg(long, value_name = "FILE")]
         file: String,
         /// Its size in megabytes
-        #[arg(long, value_name = "MB", value_parser = non_negative)]
+        #[arg(long, value_name = "MB", value_parser = non_negative, allow_negative_numbers = true)]
         size_mb: f64,
         /// How long it took, in seconds
-        #[arg(long, value_name = "SECONDS", value_parser = non_negative)]
+        #[arg(
+            long,
+            value_name = "SECONDS",
+            value_parser = non_negative,
+            allow_negative_numbers = true
+        )]
         duration: f64,
     },
     /// The Minecraft server changed state
@@ -156,10 +174,21 @@ pub enum PublishKind {
         /// Address players connect to
         #[arg(long)]
         ip: Option<String>,
-        #[arg(long, default_value_t = 25565, value_parser = clap::value_parser!(u16).range(1..))]
+        #[arg(
+            long,
+            default_value_t = 25565,
+            value_parser = clap::value_parser!(u16).range(1..),
+            allow_negative_numbers = true
+        )]
         port: u16,
         /// Players online
-        #[arg(long, value_name = "N", default_value_t = 0)]
+        #[arg(
+            long,
+            value_name = "N",
+            default_value_t = 0,
+            value_parser = clap::value_parser!(u32).range(0..=1_000_000),
+            allow_negative_numbers = true
+        )]
         players: u32,
     },
     /// The Codespace started, stopped or hit an error
@@ -209,7 +238,12 @@ pub enum CodespaceAction {
 #[derive(Debug, Args)]
 pub struct FailedArgs {
     /// Show at most this many, the most recent
-    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=100_000))]
+    #[arg(
+        long,
+        default_value_t = 50,
+        value_parser = clap::value_parser!(i64).range(1..=100_000),
+        allow_negative_numbers = true
+    )]
     pub limit: i64,
 }
 
@@ -217,7 +251,11 @@ pub struct FailedArgs {
 #[command(group = clap::ArgGroup::new("which").required(true).args(["ids", "all"]))]
 pub struct RetryArgs {
     /// Ids of failed events
-    #[arg(value_name = "ID", value_parser = clap::value_parser!(i64).range(1..))]
+    #[arg(
+        value_name = "ID",
+        value_parser = clap::value_parser!(i64).range(1..),
+        allow_negative_numbers = true
+    )]
     pub ids: Vec<i64>,
     /// Every failed event
     #[arg(long, conflicts_with = "ids")]
@@ -227,7 +265,12 @@ pub struct RetryArgs {
 #[derive(Debug, Args)]
 pub struct CleanupArgs {
     /// Delete processed events older than this many days
-    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(0..=36_500))]
+    #[arg(
+        long,
+        default_value_t = 7,
+        value_parser = clap::value_parser!(u32).range(0..=36_500),
+        allow_negative_numbers = true
+    )]
     pub days: u32,
     /// Also delete dead-lettered events that old
     #[arg(long)]

@@ -59,23 +59,34 @@ impl NewEvent {
     /// Checks the type name and the payload size; every path that stores an event calls this.
     pub fn validate(&self) -> Result<()> {
         validate_event_type(&self.event_type)?;
-        let size = serde_json::to_string(&self.payload)
-            .context("serializing the payload")?
-            .len();
-        if size > MAX_PAYLOAD_BYTES {
-            bail!("payload is {size} bytes; the limit is {MAX_PAYLOAD_BYTES} bytes (64 KiB)");
-        }
-        if let Some(key) = &self.dedup_key {
-            if key.is_empty() || key.len() > 256 {
-                bail!("dedup key must be 1 to 256 bytes long");
-            }
-        }
-        Ok(())
+        payload_json(&self.payload)?;
+        validate_dedup_key(self.dedup_key.as_deref())
+    }
+
+    /// Checks the event like [`validate`](Self::validate) and keeps the payload serialized,
+    /// so that it is serialized once however many hands it passes through.
+    pub fn into_valid(self) -> Result<ValidEvent> {
+        validate_event_type(&self.event_type)?;
+        let payload_json = payload_json(&self.payload)?;
+        validate_dedup_key(self.dedup_key.as_deref())?;
+        // The payload map is dropped here: a large batch then holds only its serialized
+        // payloads, a fraction of the memory.
+        Ok(ValidEvent {
+            event_type: self.event_type,
+            user_id: self.user_id,
+            dedup_key: self.dedup_key,
+            payload_json,
+        })
     }
 
     /// Adds `codespace_name` and `timestamp` to the payload when absent, as the original
     /// publisher did.
     pub fn complete(&mut self, codespace: Option<&str>, now: DateTime<Utc>) {
+        self.complete_with(codespace, &format_timestamp(now));
+    }
+
+    /// [`complete`](Self::complete) with the timestamp already formatted, for batches.
+    pub fn complete_with(&mut self, codespace: Option<&str>, timestamp: &str) {
         if !self.payload.contains_key("codespace_name") {
             let name = codespace.filter(|name| !name.is_empty());
             self.payload.insert(
@@ -85,8 +96,56 @@ impl NewEvent {
         }
         if !self.payload.contains_key("timestamp") {
             self.payload
-                .insert("timestamp".into(), Value::String(format_timestamp(now)));
+                .insert("timestamp".into(), Value::String(timestamp.into()));
         }
+    }
+}
+
+/// A [`NewEvent`] that passed validation, with its payload serialized as it will be stored.
+/// The only way to make one is [`NewEvent::into_valid`]. The accessors return references to
+/// owned values so that they can be bound as SQL parameters as they are.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidEvent {
+    event_type: String,
+    user_id: String,
+    dedup_key: Option<String>,
+    payload_json: String,
+}
+
+impl ValidEvent {
+    pub fn event_type(&self) -> &String {
+        &self.event_type
+    }
+
+    pub fn user_id(&self) -> &String {
+        &self.user_id
+    }
+
+    pub fn dedup_key(&self) -> &Option<String> {
+        &self.dedup_key
+    }
+
+    /// The payload as stored: compact JSON, at most [`MAX_PAYLOAD_BYTES`].
+    pub fn payload_json(&self) -> &String {
+        &self.payload_json
+    }
+}
+
+fn payload_json(payload: &Map<String, Value>) -> Result<String> {
+    let text = serde_json::to_string(payload).context("serializing the payload")?;
+    let size = text.len();
+    if size > MAX_PAYLOAD_BYTES {
+        bail!("payload is {size} bytes; the limit is {MAX_PAYLOAD_BYTES} bytes (64 KiB)");
+    }
+    Ok(text)
+}
+
+fn validate_dedup_key(key: Option<&str>) -> Result<()> {
+    match key {
+        Some(key) if key.is_empty() || key.len() > 256 => {
+            bail!("dedup key must be 1 to 256 bytes long")
+        }
+        _ => Ok(()),
     }
 }
 

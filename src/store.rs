@@ -8,7 +8,7 @@
 
 use std::fmt;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
@@ -17,7 +17,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, Transactio
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::event::{format_timestamp, parse_timestamp, Event, NewEvent};
+use crate::event::{format_timestamp, parse_timestamp, Event, NewEvent, ValidEvent};
 
 /// Append-only: each entry moves the schema one `user_version` forward. Never edit an entry
 /// that has shipped; add a new one.
@@ -196,12 +196,20 @@ impl Store {
     fn prepare(conn: Connection, policy: Policy, busy_timeout: Duration) -> Result<Store> {
         conn.busy_timeout(busy_timeout)
             .context("setting the busy timeout")?;
+        let mut store = Store { conn, policy };
+        store.migrate(busy_timeout)?;
         // State changes may use NORMAL: the worst a power cut can do to them is a repeated
         // delivery. Publishing switches to FULL for its own commit.
-        conn.pragma_update(None, "synchronous", "NORMAL")
+        store
+            .conn
+            .pragma_update(None, "synchronous", "NORMAL")
             .context("setting synchronous mode")?;
-        let mut store = Store { conn, policy };
-        store.migrate()?;
+        // Up to 64 MiB of page cache (allocated only as used), so a large batch is written
+        // once at commit instead of spilling pages to the log as it goes.
+        store
+            .conn
+            .pragma_update(None, "cache_size", -65_536)
+            .context("setting the cache size")?;
         Ok(store)
     }
 
@@ -209,7 +217,26 @@ impl Store {
         self.policy
     }
 
-    fn migrate(&mut self) -> Result<()> {
+    /// Brings the schema up to date. Several processes may open a new file at the same
+    /// moment; switching it to WAL can then report "busy" at once, without waiting for the
+    /// busy timeout, so the whole step is retried until that timeout has passed.
+    fn migrate(&mut self, busy_timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + busy_timeout;
+        let mut pause = Duration::from_millis(2);
+        loop {
+            match self.try_migrate() {
+                Err(error) if is_busy(&error) && Instant::now() < deadline => {
+                    std::thread::sleep(
+                        pause.min(deadline.saturating_duration_since(Instant::now())),
+                    );
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
+                result => return result,
+            }
+        }
+    }
+
+    fn try_migrate(&mut self) -> Result<()> {
         let latest = MIGRATIONS.len() as i64;
         if self.user_version()? >= latest {
             return Ok(());
@@ -242,7 +269,7 @@ impl Store {
     fn user_version(&self) -> Result<i64> {
         self.conn
             .query_row("PRAGMA user_version", [], |row| row.get(0))
-            .context("reading the schema version (is this a SQLite database?)")
+            .context("reading the schema version")
     }
 
     /// Changes whenever another connection commits; serve watches it to wake long polls.
@@ -260,9 +287,21 @@ impl Store {
         dedup_window: Duration,
         now: DateTime<Utc>,
     ) -> Result<Vec<Published>> {
-        for event in events {
-            event.validate()?;
-        }
+        let events = events
+            .iter()
+            .map(|event| event.clone().into_valid())
+            .collect::<Result<Vec<ValidEvent>>>()?;
+        self.publish_valid(&events, dedup_window, now)
+    }
+
+    /// [`publish`](Self::publish) for events already validated (and their payloads
+    /// serialized), as `dq publish` does before it opens the database.
+    pub fn publish_valid(
+        &mut self,
+        events: &[ValidEvent],
+        dedup_window: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Published>> {
         self.conn
             .pragma_update(None, "synchronous", "FULL")
             .context("setting synchronous mode")?;
@@ -278,7 +317,7 @@ impl Store {
 
     fn publish_in_transaction(
         &mut self,
-        events: &[NewEvent],
+        events: &[ValidEvent],
         dedup_window: Duration,
         now: DateTime<Utc>,
     ) -> Result<Vec<Published>> {
@@ -290,62 +329,36 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .context("locking the database to publish")?;
         let mut published = Vec::with_capacity(events.len());
-        {
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO events (user_id, event_type, payload, created_at, processed,
-                        attempts, dedup_key) VALUES (?1, ?2, ?3, ?4, 0, 0, ?5)",
-                )
-                .context("preparing the insert")?;
-            let mut recent = tx
-                .prepare_cached(
-                    "SELECT id, created_at, processed, attempts FROM events
-                     WHERE dedup_key = ?1 ORDER BY id DESC LIMIT 100",
-                )
-                .context("preparing the dedup lookup")?;
-            for event in events {
-                if let Some(key) = &event.dedup_key {
-                    let existing = recent
-                        .query_map([key], |row| {
-                            Ok((
-                                row.get::<_, i64>(0)?,
-                                text(row, 1)?,
-                                row.get::<_, bool>(2)?,
-                                row.get::<_, i64>(3)?,
-                            ))
-                        })
-                        .context("looking up the dedup key")?
-                        .filter_map(|row| row.ok())
-                        .find(|(_, created, processed, attempts)| {
-                            let pending = !processed && *attempts < max_attempts;
-                            let recent = parse_timestamp(created)
-                                .is_some_and(|created| created >= window_start);
-                            pending || recent
-                        });
-                    if let Some((id, ..)) = existing {
-                        published.push(Published {
-                            id,
-                            duplicate: true,
-                        });
-                        continue;
-                    }
+        let mut index = 0;
+        while index < events.len() {
+            if let Some(key) = events[index].dedup_key() {
+                if let Some(id) = find_duplicate(&tx, key, max_attempts, window_start)? {
+                    published.push(Published {
+                        id,
+                        duplicate: true,
+                    });
+                    index += 1;
+                    continue;
                 }
-                let payload =
-                    serde_json::to_string(&event.payload).context("serializing the payload")?;
-                insert
-                    .execute(params![
-                        event.user_id,
-                        event.event_type,
-                        payload,
-                        created_at,
-                        event.dedup_key
-                    ])
-                    .context("inserting the event")?;
-                published.push(Published {
-                    id: tx.last_insert_rowid(),
-                    duplicate: false,
-                });
             }
+            // A keyed event is stored alone, so the next lookup sees it; a run of events
+            // without keys goes in as one multi-row statement, which is what makes a large
+            // batch fast.
+            let run = if events[index].dedup_key().is_some() {
+                1
+            } else {
+                events[index..]
+                    .iter()
+                    .take(INSERT_CHUNK)
+                    .take_while(|event| event.dedup_key().is_none())
+                    .count()
+            };
+            let ids = insert_rows(&tx, &events[index..index + run], &created_at)?;
+            published.extend(ids.into_iter().map(|id| Published {
+                id,
+                duplicate: false,
+            }));
+            index += run;
         }
         tx.commit().context("committing the events")?;
         Ok(published)
@@ -509,11 +522,15 @@ impl Store {
     /// failed event, or nothing changes.
     pub fn retry(&mut self, ids: &[i64]) -> Result<usize> {
         let max_attempts = self.policy.max_attempts;
+        // `dq retry 5 5` requeues event 5 once.
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .context("locking the database to retry events")?;
-        for &id in ids {
+        for &id in &ids {
             let row: Option<(bool, i64)> = tx
                 .query_row(
                     "SELECT processed, attempts FROM events WHERE id = ?1",
@@ -534,7 +551,7 @@ impl Store {
                 "UPDATE events SET attempts = 0, next_attempt_ms = NULL, lease_until_ms = NULL
                  WHERE id = ?1",
             )?;
-            for id in ids {
+            for id in &ids {
                 changed += statement.execute([id]).context("requeueing the event")?;
             }
         }
@@ -649,6 +666,90 @@ impl Store {
         tx.commit().context("committing the cleanup")?;
         Ok(old.len())
     }
+}
+
+/// Rows per multi-row insert; each row binds 5 of SQLite's 32,766 parameters.
+const INSERT_CHUNK: usize = 100;
+
+/// Inserts `events` in one statement and returns their ids in the same order.
+fn insert_rows(
+    tx: &rusqlite::Transaction<'_>,
+    events: &[ValidEvent],
+    created_at: &str,
+) -> Result<Vec<i64>> {
+    let values = vec!["(?, ?, ?, ?, 0, 0, ?)"; events.len()].join(", ");
+    let sql = format!(
+        "INSERT INTO events (user_id, event_type, payload, created_at, processed, attempts,
+            dedup_key) VALUES {values}"
+    );
+    let mut insert = tx.prepare_cached(&sql).context("preparing the insert")?;
+    let parameters = events
+        .iter()
+        .flat_map(|event| -> [&dyn rusqlite::ToSql; 5] {
+            [
+                event.user_id(),
+                event.event_type(),
+                event.payload_json(),
+                &created_at,
+                event.dedup_key(),
+            ]
+        });
+    let inserted = insert
+        .execute(rusqlite::params_from_iter(parameters))
+        .context("inserting the events")?;
+    // AUTOINCREMENT gives each row of one statement the next id in the order listed (the
+    // writer holds the lock), so the ids are the run ending at the last one. Checked, not
+    // assumed: a gap would mean a wrong id printed for a stored event.
+    let count = i64::try_from(events.len()).context("counting the events")?;
+    let last = tx.last_insert_rowid();
+    let first = last - count + 1;
+    let found: i64 = tx
+        .prepare_cached("SELECT COUNT(*) FROM events WHERE id BETWEEN ?1 AND ?2")?
+        .query_row([first, last], |row| row.get(0))
+        .context("checking the new ids")?;
+    if inserted != events.len() || found != count {
+        anyhow::bail!("the new events did not get consecutive ids ({first} to {last})");
+    }
+    Ok((first..=last).collect())
+}
+
+/// The id of an event with this dedup key that is still pending or was created at or after
+/// `window_start`, if any.
+fn find_duplicate(
+    tx: &rusqlite::Transaction<'_>,
+    key: &str,
+    max_attempts: i64,
+    window_start: DateTime<Utc>,
+) -> Result<Option<i64>> {
+    let mut recent = tx
+        .prepare_cached(
+            "SELECT id, created_at, processed, attempts FROM events
+             WHERE dedup_key = ?1 ORDER BY id DESC",
+        )
+        .context("preparing the dedup lookup")?;
+    let mut rows = recent.query([key]).context("looking up the dedup key")?;
+    while let Some(row) = rows.next().context("looking up the dedup key")? {
+        let pending = !row.get::<_, bool>(2)? && row.get::<_, i64>(3)? < max_attempts;
+        let recent = parse_timestamp(&text(row, 1)?).is_some_and(|created| created >= window_start);
+        if pending || recent {
+            return Ok(Some(row.get(0)?));
+        }
+    }
+    Ok(None)
+}
+
+/// Whether SQLite said another connection holds a lock it needs.
+fn is_busy(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<rusqlite::Error>(),
+            Some(rusqlite::Error::SqliteFailure(failure, _))
+                if matches!(
+                    failure.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                )
+        )
+    })
 }
 
 fn duration_ms(duration: Duration) -> i64 {
@@ -914,6 +1015,37 @@ mod tests {
         let later = store.publish(&[keyed], window, at(4000)).unwrap()[0];
         assert!(!later.duplicate);
         assert_ne!(later.id, first.id);
+    }
+
+    #[test]
+    fn a_batch_keeps_its_order_across_insert_chunks_and_dedups_within_itself() {
+        let mut store = store();
+        let keyed = |kind: &str, key: &str| NewEvent {
+            dedup_key: Some(key.into()),
+            ..event(kind)
+        };
+        let mut events = vec![
+            event("a"),
+            keyed("b", "k"),
+            event("c"),
+            keyed("d", "k"),
+            keyed("e", "j"),
+        ];
+        events.extend((0..250).map(|n| event(&format!("n{n}"))));
+        let published = store.publish(&events, Duration::ZERO, at(0)).unwrap();
+        let ids: Vec<i64> = published.iter().map(|item| item.id).collect();
+        assert_eq!(ids[..5], [1, 2, 3, 2, 4]);
+        assert!(published[3].duplicate);
+        assert_eq!(ids[5..], (5..=254).collect::<Vec<i64>>());
+        for (event, item) in events.iter().zip(&published) {
+            if !item.duplicate {
+                assert_eq!(
+                    store.get(item.id).unwrap().unwrap().event_type,
+                    event.event_type
+                );
+            }
+        }
+        assert_eq!(store.stats(at(0)).unwrap().total, 254);
     }
 
     #[test]

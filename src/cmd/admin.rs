@@ -32,7 +32,7 @@ pub fn stats(settings: &Settings) -> Result<ExitCode> {
     ];
     let rows: Vec<Vec<String>> = counts
         .iter()
-        .map(|(name, count)| vec![name.to_string(), format!("{count:>6}")])
+        .map(|(name, count)| vec![name.to_string(), count.to_string()])
         .collect();
     let mut out = table(&["state", "events"], &rows);
     out.push('\n');

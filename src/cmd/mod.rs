@@ -39,8 +39,8 @@ pub struct Settings {
 impl Settings {
     fn new(global: &GlobalArgs) -> Result<Settings> {
         let db_path = match &global.db {
-            Some(path) => path.clone(),
-            None => default_db_path()?,
+            Some(path) if !path.as_os_str().is_empty() => path.clone(),
+            _ => default_db_path()?,
         };
         Ok(Settings {
             db_path,
@@ -109,6 +109,22 @@ pub fn report(error: &anyhow::Error) -> ExitCode {
     }
 }
 
+/// Prints what clap found wrong with the command line as `dq: error: ...` (exit code 2), or
+/// the help and version text it was asked for (exit code 0; a closed pipe is ignored).
+pub fn report_usage(error: &clap::Error) -> ExitCode {
+    if !error.use_stderr() {
+        let _ = error.print();
+        return ExitCode::SUCCESS;
+    }
+    let text = error.render().to_string();
+    let text = match text.strip_prefix("error: ") {
+        Some(rest) => format!("dq: error: {rest}"),
+        None => format!("dq: error: {text}"),
+    };
+    let _ = io::stderr().write_all(text.as_bytes());
+    ExitCode::from(2)
+}
+
 /// Writes `text` to stdout; a write error (a closed pipe) propagates to `report`.
 pub fn print(text: &str) -> Result<()> {
     let mut stdout = io::stdout().lock();
@@ -122,27 +138,58 @@ pub fn print_json(value: &serde_json::Value) -> Result<()> {
     print(&format!("{value}\n"))
 }
 
-/// A small table aligned in columns, for human output.
+/// A small table aligned in columns, for human output. A column whose cells are all numbers
+/// is right-aligned, so that digits line up.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = headers
         .iter()
         .map(|header| header.chars().count())
         .collect();
+    let mut numeric = vec![!rows.is_empty(); headers.len()];
     for row in rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
+        for ((width, is_numeric), cell) in widths.iter_mut().zip(&mut numeric).zip(row) {
             *width = (*width).max(cell.chars().count());
+            *is_numeric &= !cell.is_empty() && cell.parse::<f64>().is_ok();
         }
     }
-    let line = |cells: &mut dyn Iterator<Item = &str>| {
+    let line = |cells: &mut dyn Iterator<Item = &str>, is_header: bool| {
         let padded: Vec<String> = cells
-            .zip(&widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
+            .zip(widths.iter().zip(&numeric))
+            .map(|(cell, (width, is_numeric))| {
+                if *is_numeric && !is_header {
+                    format!("{cell:>width$}")
+                } else {
+                    format!("{cell:<width$}")
+                }
+            })
             .collect();
         format!("{}\n", padded.join("  ").trim_end())
     };
-    let mut out = line(&mut headers.iter().copied());
+    let mut out = line(&mut headers.iter().copied(), true);
     for row in rows {
-        out.push_str(&line(&mut row.iter().map(String::as_str)));
+        out.push_str(&line(&mut row.iter().map(String::as_str), false));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align_columns_and_right_align_numbers() {
+        let rows = vec![
+            vec![
+                "7".to_string(),
+                "backup_error".to_string(),
+                "gone".to_string(),
+            ],
+            vec!["1234".to_string(), "test".to_string(), String::new()],
+        ];
+        assert_eq!(
+            table(&["id", "type", "last error"], &rows),
+            "id    type          last error\n   7  backup_error  gone\n1234  test\n"
+        );
+        assert_eq!(table(&["id"], &[]), "id\n");
+    }
 }

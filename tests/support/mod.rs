@@ -24,6 +24,16 @@ pub fn dq() -> Command {
         "GITHUB_CODESPACES_PORT_FORWARDING_DOMAIN",
         "RENDER",
         "PORT",
+        // dq consume's own settings.
+        "DQ_HEADER",
+        "DQ_MENTION",
+        "DQ_DRY_RUN",
+        "DQ_ONCE",
+        "DQ_WAIT",
+        "DQ_POLL",
+        "DQ_LEASE",
+        "DQ_LANG",
+        "DQ_LISTEN",
     ] {
         command.env_remove(name);
     }
@@ -74,4 +84,5 @@ impl TempDb {
     }
 }
 pub mod discord;
+pub mod queue;
 pub mod source;

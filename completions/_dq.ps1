@@ -1,0 +1,371 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'dq'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'dq' {
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
+            [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
+            [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document instead of text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('publish', 'publish', [CompletionResultType]::ParameterValue, 'Store an event in the local queue (prints its id)')
+            [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Count events by state and show the configuration dq sees')
+            [CompletionResult]::new('failed', 'failed', [CompletionResultType]::ParameterValue, 'List dead-lettered events')
+            [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Put dead-lettered events back in the queue')
+            [CompletionResult]::new('cleanup', 'cleanup', [CompletionResultType]::ParameterValue, 'Delete old processed events')
+            [CompletionResult]::new('consume', 'consume', [CompletionResultType]::ParameterValue, 'Deliver events to Discord (from dq servers, or the local database)')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'dq;publish' {
+            [CompletionResult]::new('--user-id', '--user-id', [CompletionResultType]::ParameterName, 'Discord user to notify (may be empty for webhook delivery)')
+            [CompletionResult]::new('--codespace', '--codespace', [CompletionResultType]::ParameterName, 'Codespace name added to the payload')
+            [CompletionResult]::new('--dedup-key', '--dedup-key', [CompletionResultType]::ParameterName, 'Do not store the event again while one with this key is pending or recent')
+            [CompletionResult]::new('--dedup-window', '--dedup-window', [CompletionResultType]::ParameterName, 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
+            [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
+            [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document instead of text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('backup-error', 'backup-error', [CompletionResultType]::ParameterValue, 'A backup failed')
+            [CompletionResult]::new('backup-success', 'backup-success', [CompletionResultType]::ParameterValue, 'A backup finished')
+            [CompletionResult]::new('minecraft-status', 'minecraft-status', [CompletionResultType]::ParameterValue, 'The Minecraft server changed state')
+            [CompletionResult]::new('codespace-status', 'codespace-status', [CompletionResultType]::ParameterValue, 'The Codespace started, stopped or hit an error')
+            [CompletionResult]::new('event', 'event', [CompletionResultType]::ParameterValue, 'Any event type, with a JSON payload or fields')
+            [CompletionResult]::new('batch', 'batch', [CompletionResultType]::ParameterValue, 'Newline-delimited JSON events from stdin: {event_type, payload, user_id?, dedup_key?}')
+            [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'A test notification')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'dq;publish;backup-error' {
+            [CompletionResult]::new('--error-type', '--error-type', [CompletionResultType]::ParameterName, 'What failed: compression, upload, ... (stored as backup_<TYPE>)')
+            [CompletionResult]::new('--message', '--message', [CompletionResultType]::ParameterName, 'The error message')
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The backup file concerned')
+            [CompletionResult]::new('--user-id', '--user-id', [CompletionResultType]::ParameterName, 'Discord user to notify (may be empty for webhook delivery)')
+            [CompletionResult]::new('--codespace', '--codespace', [CompletionResultType]::ParameterName, 'Codespace name added to the payload')
+            [CompletionResult]::new('--dedup-key', '--dedup-key', [CompletionResultType]::ParameterName, 'Do not store the event again while one with this key is pending or recent')
+            [CompletionResult]::new('--dedup-window', '--dedup-window', [CompletionResultType]::ParameterName, 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
+            [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
+            [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document instead of text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dq;publish;backup-success' {
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The backup file')
+            [CompletionResult]::new('--size-mb', '--size-mb', [CompletionResultType]::ParameterName, 'Its size in megabytes')
+            [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'How long it took, in seconds')
+            [CompletionResult]::new('--user-id', '--user-id', [CompletionResultType]::ParameterName, 'Discord user to notify (may be empty for webhook delivery)')
+            [CompletionResult]::new('--codespace', '--codespace', [CompletionResultType]::ParameterName, 'Codespace name added to the payload')
+            [CompletionResult]::new('--dedup-key', '--dedup-key', [CompletionResultType]::ParameterName, 'Do not store the event again while one with this key is pending or recent')
+            [CompletionResult]::new('--dedup-window', '--dedup-window', [CompletionResultType]::ParameterName, 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
+            [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
+            [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document instead of text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dq;publish;minecraft-status' {
+            [CompletionResult]::new('--status', '--status', [CompletionResultType]::ParameterName, 'status')
+            [CompletionResult]::new('--ip', '--ip', [CompletionResultType]::ParameterName, 'Address players connect to')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'port')
+            [CompletionResult]::new('--players', '--players', [CompletionResultType]::ParameterName, 'Players online')
+            [CompletionResult]::new('--user-id', '--user-id', [CompletionResultType]::ParameterName, 'Discord user to notify (may be empty for webhook delivery)')
+            [CompletionResult]::new('--codespace', '--codespace', [CompletionResultType]::ParameterName, 'Codespace name added to the payload')
+            [CompletionResult]::new('--dedup-key', '--dedup-key', [CompletionResultType]::ParameterName, 'Do not store the event again while one with this key is pending or recent')
+            [CompletionResult]::new('--dedup-window', '--dedup-window', [CompletionResultType]::ParameterName, 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
+            [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
+            [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document instead of text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dq;publish;codespace-status' {
+            [CompletionResult]::new('--action', '--action', [CompletionResultType]::ParameterName, 'action')
+            [CompletionResult]::new('--detail', '--detail', [CompletionResultType]::ParameterName, 'Extra detail shown in the message (repeatable)')
+            [CompletionResult]::new('--user-id', '--user-id', [CompletionResultType]::ParameterName, 'Discord user to notify (may be empty for webhook delivery)')
+            [CompletionResult]::new('--codespace', '--codespace', [CompletionResultType]::ParameterName, 'Codespace name added to the payload')
+            [CompletionResult]::new('--dedup-key', '--dedup-key', [CompletionResultType]::ParameterName, 'Do not store the event again while one with this key is pending or recent')
+            [CompletionResult]::new('--dedup-window', '--dedup-window', [CompletionResultType]::ParameterName, 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
+            [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
+            [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document instead of text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dq;publish;event' {
+            [CompletionResult]::new('--payload', '--payload', [CompletionResultType]::ParameterName, 'The payload, a JSON object')
+            [CompletionResult]::new('--field', '--field', [CompletionResultType]::ParameterName, 'A payload entry: KEY=text, or KEY:=JSON for a number, boolean, list or object')
+            [CompletionResult]::new('--user-id', '--user-id', [CompletionResultType]::ParameterName, 'Discord user to notify (may be empty for webhook delivery)')
+            [CompletionResult]::new('--codespace', '--codespace', [CompletionResultType]::ParameterName, 'Codespace name added to the payload')
+            [CompletionResult]::new('--dedup-key', '--dedup-key', [CompletionResultType]::ParameterName, 'Do not store the event again while one with this key is pending or recent')
+            [CompletionResult]::new('--dedup-window', '--dedup-window', [CompletionResultType]::ParameterName, 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
+            [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
+            [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document instead of text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dq;publish;batch' {
+            [CompletionResult]::new('--user-id', '--user-id', [CompletionResultType]::ParameterName, 'Discord user to notify (may be empty for webhook delivery)')
+            [CompletionResult]::new('--codespace', '--codespace', [CompletionResultType]::ParameterName, 'Codespace name added to the payload')
+            [CompletionResult]::new('--dedup-key', '--dedup-key', [CompletionResultType]::ParameterName, 'Do not store the event again while one with this key is pending or recent')
+            [CompletionResult]::new('--dedup-window', '--dedup-window', [CompletionResultType]::ParameterName, 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
+            [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
+            [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document instead of text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dq;publish;test' {
+            [CompletionResult]::new('--message', '--message', [CompletionResultType]::ParameterName, 'message')
+            [CompletionResult]::new('--user-id', '--user-id', [CompletionResultType]::ParameterName, 'Discord user to notify (may be empty for webhook delivery)')
+            [CompletionResult]::new('--codespace', '--codespace', [CompletionResultType]::ParameterName, 'Codespace name added to the payload')
+            [CompletionResult]::new('--dedup-key', '--dedup-key', [CompletionResultType]::ParameterName, 'Do not store the event again while one with this key is pending or recent')
+            [CompletionResult]::new('--dedup-window', '--dedup-window', [CompletionResultType]::ParameterName, 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
+            [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
+            [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document instead of text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dq;publish;help' {
+            [CompletionResult]::new('backup-error', 'backup-error', [CompletionResultType]::ParameterValue, 'A backup failed')
+            [CompletionResult]::new('backup-success', 'backup-success', [CompletionResultType]::ParameterValue, 'A backup finished')
+            [CompletionResult]::new('minecraft-status', 'minecraft-status', [CompletionResultType]::ParameterValue, 'The Minecraft server changed state')
+            [CompletionResult]::new('codespace-status', 'codespace-status', [CompletionResultType]::ParameterValue, 'The Codespace started, stopped or hit an error')
+            [CompletionResult]::new('event', 'event', [CompletionResultType]::ParameterValue, 'Any event type, with a JSON payload or fields')
+            [CompletionResult]::new('batch', 'batch', [CompletionResultType]::ParameterValue, 'Newline-delimited JSON events from stdin: {event_type, payload, user_id?, dedup_key?}')
+            [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'A test notification')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'dq;publish;help;backup-error' {
+            break
+        }
+        'dq;publish;help;backup-success' {
+            break
+        }
+        'dq;publish;help;minecraft-status' {
+            break
+        }
+        'dq;publish;help;codespace-status' {
+            break
+        }
+        'dq;publish;help;event' {
+            break
+        }
+        'dq;publish;help;batch' {
+            break
+        }
+        'dq;publish;help;test' {
+            break
+        }
+        'dq;publish;help;help' {
+            break
+        }
+        'dq;stats' {
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
+            [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
+            [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document instead of text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dq;failed' {
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Show at most this many, the most recent')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
+            [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
+            [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document instead of text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dq;retry' {
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
+            [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
+            [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every failed event')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document instead of text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dq;cleanup' {
+            [CompletionResult]::new('--days', '--days', [CompletionResultType]::ParameterName, 'Delete processed events older than this many days')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
+            [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
+            [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
+            [CompletionResult]::new('--include-failed', '--include-failed', [CompletionResultType]::ParameterName, 'Also delete dead-lettered events that old')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document instead of text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dq;consume' {
+            [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'A dq server or original Flask API to take events from (repeatable); none means the local database (--db)')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Bearer token for the sources (the one `dq serve` printed)')
+            [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Extra header on source requests, e.g. "X-Github-Token: ..." for a private Codespace port (repeatable)')
+            [CompletionResult]::new('--webhook', '--webhook', [CompletionResultType]::ParameterName, 'Discord channel webhook URL, as copied from Discord')
+            [CompletionResult]::new('--bot-token', '--bot-token', [CompletionResultType]::ParameterName, 'Bot token: send each event as a direct message to its user_id')
+            [CompletionResult]::new('--discord-api', '--discord-api', [CompletionResultType]::ParameterName, 'Base URL of Discord''s API (for bot requests, and webhooks when changed)')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Long-poll a source for this many seconds')
+            [CompletionResult]::new('--poll', '--poll', [CompletionResultType]::ParameterName, 'Poll a source that answers at once (does not long-poll) this often, in seconds')
+            [CompletionResult]::new('--lease', '--lease', [CompletionResultType]::ParameterName, 'How long claimed events stay reserved for this consumer, in seconds')
+            [CompletionResult]::new('--lang', '--lang', [CompletionResultType]::ParameterName, 'Language of the messages')
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Answer /health and /metrics on this address [default on Render: 0.0.0.0:$PORT]')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
+            [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
+            [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
+            [CompletionResult]::new('--mention', '--mention', [CompletionResultType]::ParameterName, 'Ping the event''s user in the message content (webhook delivery)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print each message as one JSON line instead of sending it; nothing is marked')
+            [CompletionResult]::new('--once', '--once', [CompletionResultType]::ParameterName, 'Deliver what is due now, then exit (1 if anything failed)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document instead of text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dq;completions' {
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
+            [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
+            [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document instead of text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dq;help' {
+            [CompletionResult]::new('publish', 'publish', [CompletionResultType]::ParameterValue, 'Store an event in the local queue (prints its id)')
+            [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Count events by state and show the configuration dq sees')
+            [CompletionResult]::new('failed', 'failed', [CompletionResultType]::ParameterValue, 'List dead-lettered events')
+            [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Put dead-lettered events back in the queue')
+            [CompletionResult]::new('cleanup', 'cleanup', [CompletionResultType]::ParameterValue, 'Delete old processed events')
+            [CompletionResult]::new('consume', 'consume', [CompletionResultType]::ParameterValue, 'Deliver events to Discord (from dq servers, or the local database)')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'dq;help;publish' {
+            [CompletionResult]::new('backup-error', 'backup-error', [CompletionResultType]::ParameterValue, 'A backup failed')
+            [CompletionResult]::new('backup-success', 'backup-success', [CompletionResultType]::ParameterValue, 'A backup finished')
+            [CompletionResult]::new('minecraft-status', 'minecraft-status', [CompletionResultType]::ParameterValue, 'The Minecraft server changed state')
+            [CompletionResult]::new('codespace-status', 'codespace-status', [CompletionResultType]::ParameterValue, 'The Codespace started, stopped or hit an error')
+            [CompletionResult]::new('event', 'event', [CompletionResultType]::ParameterValue, 'Any event type, with a JSON payload or fields')
+            [CompletionResult]::new('batch', 'batch', [CompletionResultType]::ParameterValue, 'Newline-delimited JSON events from stdin: {event_type, payload, user_id?, dedup_key?}')
+            [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'A test notification')
+            break
+        }
+        'dq;help;publish;backup-error' {
+            break
+        }
+        'dq;help;publish;backup-success' {
+            break
+        }
+        'dq;help;publish;minecraft-status' {
+            break
+        }
+        'dq;help;publish;codespace-status' {
+            break
+        }
+        'dq;help;publish;event' {
+            break
+        }
+        'dq;help;publish;batch' {
+            break
+        }
+        'dq;help;publish;test' {
+            break
+        }
+        'dq;help;stats' {
+            break
+        }
+        'dq;help;failed' {
+            break
+        }
+        'dq;help;retry' {
+            break
+        }
+        'dq;help;cleanup' {
+            break
+        }
+        'dq;help;consume' {
+            break
+        }
+        'dq;help;completions' {
+            break
+        }
+        'dq;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

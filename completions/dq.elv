@@ -1,0 +1,326 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[dq] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'dq'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'dq'= {
+            cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
+            cand --max-attempts 'Failed attempts after which an event is dead-lettered'
+            cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
+            cand --json 'Print one JSON document instead of text'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand publish 'Store an event in the local queue (prints its id)'
+            cand stats 'Count events by state and show the configuration dq sees'
+            cand failed 'List dead-lettered events'
+            cand retry 'Put dead-lettered events back in the queue'
+            cand cleanup 'Delete old processed events'
+            cand consume 'Deliver events to Discord (from dq servers, or the local database)'
+            cand completions 'Print a shell completion script'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'dq;publish'= {
+            cand --user-id 'Discord user to notify (may be empty for webhook delivery)'
+            cand --codespace 'Codespace name added to the payload'
+            cand --dedup-key 'Do not store the event again while one with this key is pending or recent'
+            cand --dedup-window 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)'
+            cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
+            cand --max-attempts 'Failed attempts after which an event is dead-lettered'
+            cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
+            cand --json 'Print one JSON document instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand backup-error 'A backup failed'
+            cand backup-success 'A backup finished'
+            cand minecraft-status 'The Minecraft server changed state'
+            cand codespace-status 'The Codespace started, stopped or hit an error'
+            cand event 'Any event type, with a JSON payload or fields'
+            cand batch 'Newline-delimited JSON events from stdin: {event_type, payload, user_id?, dedup_key?}'
+            cand test 'A test notification'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'dq;publish;backup-error'= {
+            cand --error-type 'What failed: compression, upload, ... (stored as backup_<TYPE>)'
+            cand --message 'The error message'
+            cand --file 'The backup file concerned'
+            cand --user-id 'Discord user to notify (may be empty for webhook delivery)'
+            cand --codespace 'Codespace name added to the payload'
+            cand --dedup-key 'Do not store the event again while one with this key is pending or recent'
+            cand --dedup-window 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)'
+            cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
+            cand --max-attempts 'Failed attempts after which an event is dead-lettered'
+            cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
+            cand --json 'Print one JSON document instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dq;publish;backup-success'= {
+            cand --file 'The backup file'
+            cand --size-mb 'Its size in megabytes'
+            cand --duration 'How long it took, in seconds'
+            cand --user-id 'Discord user to notify (may be empty for webhook delivery)'
+            cand --codespace 'Codespace name added to the payload'
+            cand --dedup-key 'Do not store the event again while one with this key is pending or recent'
+            cand --dedup-window 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)'
+            cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
+            cand --max-attempts 'Failed attempts after which an event is dead-lettered'
+            cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
+            cand --json 'Print one JSON document instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dq;publish;minecraft-status'= {
+            cand --status 'status'
+            cand --ip 'Address players connect to'
+            cand --port 'port'
+            cand --players 'Players online'
+            cand --user-id 'Discord user to notify (may be empty for webhook delivery)'
+            cand --codespace 'Codespace name added to the payload'
+            cand --dedup-key 'Do not store the event again while one with this key is pending or recent'
+            cand --dedup-window 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)'
+            cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
+            cand --max-attempts 'Failed attempts after which an event is dead-lettered'
+            cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
+            cand --json 'Print one JSON document instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dq;publish;codespace-status'= {
+            cand --action 'action'
+            cand --detail 'Extra detail shown in the message (repeatable)'
+            cand --user-id 'Discord user to notify (may be empty for webhook delivery)'
+            cand --codespace 'Codespace name added to the payload'
+            cand --dedup-key 'Do not store the event again while one with this key is pending or recent'
+            cand --dedup-window 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)'
+            cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
+            cand --max-attempts 'Failed attempts after which an event is dead-lettered'
+            cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
+            cand --json 'Print one JSON document instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dq;publish;event'= {
+            cand --payload 'The payload, a JSON object'
+            cand --field 'A payload entry: KEY=text, or KEY:=JSON for a number, boolean, list or object'
+            cand --user-id 'Discord user to notify (may be empty for webhook delivery)'
+            cand --codespace 'Codespace name added to the payload'
+            cand --dedup-key 'Do not store the event again while one with this key is pending or recent'
+            cand --dedup-window 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)'
+            cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
+            cand --max-attempts 'Failed attempts after which an event is dead-lettered'
+            cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
+            cand --json 'Print one JSON document instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dq;publish;batch'= {
+            cand --user-id 'Discord user to notify (may be empty for webhook delivery)'
+            cand --codespace 'Codespace name added to the payload'
+            cand --dedup-key 'Do not store the event again while one with this key is pending or recent'
+            cand --dedup-window 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)'
+            cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
+            cand --max-attempts 'Failed attempts after which an event is dead-lettered'
+            cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
+            cand --json 'Print one JSON document instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dq;publish;test'= {
+            cand --message 'message'
+            cand --user-id 'Discord user to notify (may be empty for webhook delivery)'
+            cand --codespace 'Codespace name added to the payload'
+            cand --dedup-key 'Do not store the event again while one with this key is pending or recent'
+            cand --dedup-window 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)'
+            cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
+            cand --max-attempts 'Failed attempts after which an event is dead-lettered'
+            cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
+            cand --json 'Print one JSON document instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dq;publish;help'= {
+            cand backup-error 'A backup failed'
+            cand backup-success 'A backup finished'
+            cand minecraft-status 'The Minecraft server changed state'
+            cand codespace-status 'The Codespace started, stopped or hit an error'
+            cand event 'Any event type, with a JSON payload or fields'
+            cand batch 'Newline-delimited JSON events from stdin: {event_type, payload, user_id?, dedup_key?}'
+            cand test 'A test notification'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'dq;publish;help;backup-error'= {
+        }
+        &'dq;publish;help;backup-success'= {
+        }
+        &'dq;publish;help;minecraft-status'= {
+        }
+        &'dq;publish;help;codespace-status'= {
+        }
+        &'dq;publish;help;event'= {
+        }
+        &'dq;publish;help;batch'= {
+        }
+        &'dq;publish;help;test'= {
+        }
+        &'dq;publish;help;help'= {
+        }
+        &'dq;stats'= {
+            cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
+            cand --max-attempts 'Failed attempts after which an event is dead-lettered'
+            cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
+            cand --json 'Print one JSON document instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dq;failed'= {
+            cand --limit 'Show at most this many, the most recent'
+            cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
+            cand --max-attempts 'Failed attempts after which an event is dead-lettered'
+            cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
+            cand --json 'Print one JSON document instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dq;retry'= {
+            cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
+            cand --max-attempts 'Failed attempts after which an event is dead-lettered'
+            cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
+            cand --all 'Every failed event'
+            cand --json 'Print one JSON document instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dq;cleanup'= {
+            cand --days 'Delete processed events older than this many days'
+            cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
+            cand --max-attempts 'Failed attempts after which an event is dead-lettered'
+            cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
+            cand --include-failed 'Also delete dead-lettered events that old'
+            cand --json 'Print one JSON document instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dq;consume'= {
+            cand --source 'A dq server or original Flask API to take events from (repeatable); none means the local database (--db)'
+            cand --token 'Bearer token for the sources (the one `dq serve` printed)'
+            cand --header 'Extra header on source requests, e.g. "X-Github-Token: ..." for a private Codespace port (repeatable)'
+            cand --webhook 'Discord channel webhook URL, as copied from Discord'
+            cand --bot-token 'Bot token: send each event as a direct message to its user_id'
+            cand --discord-api 'Base URL of Discord''s API (for bot requests, and webhooks when changed)'
+            cand --wait 'Long-poll a source for this many seconds'
+            cand --poll 'Poll a source that answers at once (does not long-poll) this often, in seconds'
+            cand --lease 'How long claimed events stay reserved for this consumer, in seconds'
+            cand --lang 'Language of the messages'
+            cand --listen 'Answer /health and /metrics on this address [default on Render: 0.0.0.0:$PORT]'
+            cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
+            cand --max-attempts 'Failed attempts after which an event is dead-lettered'
+            cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
+            cand --mention 'Ping the event''s user in the message content (webhook delivery)'
+            cand --dry-run 'Print each message as one JSON line instead of sending it; nothing is marked'
+            cand --once 'Deliver what is due now, then exit (1 if anything failed)'
+            cand --json 'Print one JSON document instead of text'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dq;completions'= {
+            cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
+            cand --max-attempts 'Failed attempts after which an event is dead-lettered'
+            cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
+            cand --json 'Print one JSON document instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dq;help'= {
+            cand publish 'Store an event in the local queue (prints its id)'
+            cand stats 'Count events by state and show the configuration dq sees'
+            cand failed 'List dead-lettered events'
+            cand retry 'Put dead-lettered events back in the queue'
+            cand cleanup 'Delete old processed events'
+            cand consume 'Deliver events to Discord (from dq servers, or the local database)'
+            cand completions 'Print a shell completion script'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'dq;help;publish'= {
+            cand backup-error 'A backup failed'
+            cand backup-success 'A backup finished'
+            cand minecraft-status 'The Minecraft server changed state'
+            cand codespace-status 'The Codespace started, stopped or hit an error'
+            cand event 'Any event type, with a JSON payload or fields'
+            cand batch 'Newline-delimited JSON events from stdin: {event_type, payload, user_id?, dedup_key?}'
+            cand test 'A test notification'
+        }
+        &'dq;help;publish;backup-error'= {
+        }
+        &'dq;help;publish;backup-success'= {
+        }
+        &'dq;help;publish;minecraft-status'= {
+        }
+        &'dq;help;publish;codespace-status'= {
+        }
+        &'dq;help;publish;event'= {
+        }
+        &'dq;help;publish;batch'= {
+        }
+        &'dq;help;publish;test'= {
+        }
+        &'dq;help;stats'= {
+        }
+        &'dq;help;failed'= {
+        }
+        &'dq;help;retry'= {
+        }
+        &'dq;help;cleanup'= {
+        }
+        &'dq;help;consume'= {
+        }
+        &'dq;help;completions'= {
+        }
+        &'dq;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

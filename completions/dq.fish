@@ -1,0 +1,226 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_dq_global_optspecs
+    string join \n db= json max-attempts= busy-timeout-ms= h/help V/version
+end
+
+function __fish_dq_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_dq_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_dq_using_subcommand
+    set -l cmd (__fish_dq_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c dq -n "__fish_dq_needs_command" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
+complete -c dq -n "__fish_dq_needs_command" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
+complete -c dq -n "__fish_dq_needs_command" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
+complete -c dq -n "__fish_dq_needs_command" -l json -d 'Print one JSON document instead of text'
+complete -c dq -n "__fish_dq_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dq -n "__fish_dq_needs_command" -s V -l version -d 'Print version'
+complete -c dq -n "__fish_dq_needs_command" -f -a "publish" -d 'Store an event in the local queue (prints its id)'
+complete -c dq -n "__fish_dq_needs_command" -f -a "stats" -d 'Count events by state and show the configuration dq sees'
+complete -c dq -n "__fish_dq_needs_command" -f -a "failed" -d 'List dead-lettered events'
+complete -c dq -n "__fish_dq_needs_command" -f -a "retry" -d 'Put dead-lettered events back in the queue'
+complete -c dq -n "__fish_dq_needs_command" -f -a "cleanup" -d 'Delete old processed events'
+complete -c dq -n "__fish_dq_needs_command" -f -a "consume" -d 'Deliver events to Discord (from dq servers, or the local database)'
+complete -c dq -n "__fish_dq_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c dq -n "__fish_dq_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dq -n "__fish_dq_using_subcommand publish; and not __fish_seen_subcommand_from backup-error backup-success minecraft-status codespace-status event batch test help" -l user-id -d 'Discord user to notify (may be empty for webhook delivery)' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and not __fish_seen_subcommand_from backup-error backup-success minecraft-status codespace-status event batch test help" -l codespace -d 'Codespace name added to the payload' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and not __fish_seen_subcommand_from backup-error backup-success minecraft-status codespace-status event batch test help" -l dedup-key -d 'Do not store the event again while one with this key is pending or recent' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and not __fish_seen_subcommand_from backup-error backup-success minecraft-status codespace-status event batch test help" -l dedup-window -d 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and not __fish_seen_subcommand_from backup-error backup-success minecraft-status codespace-status event batch test help" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
+complete -c dq -n "__fish_dq_using_subcommand publish; and not __fish_seen_subcommand_from backup-error backup-success minecraft-status codespace-status event batch test help" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and not __fish_seen_subcommand_from backup-error backup-success minecraft-status codespace-status event batch test help" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and not __fish_seen_subcommand_from backup-error backup-success minecraft-status codespace-status event batch test help" -l json -d 'Print one JSON document instead of text'
+complete -c dq -n "__fish_dq_using_subcommand publish; and not __fish_seen_subcommand_from backup-error backup-success minecraft-status codespace-status event batch test help" -s h -l help -d 'Print help'
+complete -c dq -n "__fish_dq_using_subcommand publish; and not __fish_seen_subcommand_from backup-error backup-success minecraft-status codespace-status event batch test help" -s V -l version -d 'Print version'
+complete -c dq -n "__fish_dq_using_subcommand publish; and not __fish_seen_subcommand_from backup-error backup-success minecraft-status codespace-status event batch test help" -f -a "backup-error" -d 'A backup failed'
+complete -c dq -n "__fish_dq_using_subcommand publish; and not __fish_seen_subcommand_from backup-error backup-success minecraft-status codespace-status event batch test help" -f -a "backup-success" -d 'A backup finished'
+complete -c dq -n "__fish_dq_using_subcommand publish; and not __fish_seen_subcommand_from backup-error backup-success minecraft-status codespace-status event batch test help" -f -a "minecraft-status" -d 'The Minecraft server changed state'
+complete -c dq -n "__fish_dq_using_subcommand publish; and not __fish_seen_subcommand_from backup-error backup-success minecraft-status codespace-status event batch test help" -f -a "codespace-status" -d 'The Codespace started, stopped or hit an error'
+complete -c dq -n "__fish_dq_using_subcommand publish; and not __fish_seen_subcommand_from backup-error backup-success minecraft-status codespace-status event batch test help" -f -a "event" -d 'Any event type, with a JSON payload or fields'
+complete -c dq -n "__fish_dq_using_subcommand publish; and not __fish_seen_subcommand_from backup-error backup-success minecraft-status codespace-status event batch test help" -f -a "batch" -d 'Newline-delimited JSON events from stdin: {event_type, payload, user_id?, dedup_key?}'
+complete -c dq -n "__fish_dq_using_subcommand publish; and not __fish_seen_subcommand_from backup-error backup-success minecraft-status codespace-status event batch test help" -f -a "test" -d 'A test notification'
+complete -c dq -n "__fish_dq_using_subcommand publish; and not __fish_seen_subcommand_from backup-error backup-success minecraft-status codespace-status event batch test help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-error" -l error-type -d 'What failed: compression, upload, ... (stored as backup_<TYPE>)' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-error" -l message -d 'The error message' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-error" -l file -d 'The backup file concerned' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-error" -l user-id -d 'Discord user to notify (may be empty for webhook delivery)' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-error" -l codespace -d 'Codespace name added to the payload' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-error" -l dedup-key -d 'Do not store the event again while one with this key is pending or recent' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-error" -l dedup-window -d 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-error" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-error" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-error" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-error" -l json -d 'Print one JSON document instead of text'
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-error" -s h -l help -d 'Print help'
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-error" -s V -l version -d 'Print version'
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-success" -l file -d 'The backup file' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-success" -l size-mb -d 'Its size in megabytes' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-success" -l duration -d 'How long it took, in seconds' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-success" -l user-id -d 'Discord user to notify (may be empty for webhook delivery)' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-success" -l codespace -d 'Codespace name added to the payload' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-success" -l dedup-key -d 'Do not store the event again while one with this key is pending or recent' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-success" -l dedup-window -d 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-success" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-success" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-success" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-success" -l json -d 'Print one JSON document instead of text'
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-success" -s h -l help -d 'Print help'
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-success" -s V -l version -d 'Print version'
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from minecraft-status" -l status -r -f -a "online\t''
+offline\t''
+starting\t''
+stopping\t''"
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from minecraft-status" -l ip -d 'Address players connect to' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from minecraft-status" -l port -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from minecraft-status" -l players -d 'Players online' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from minecraft-status" -l user-id -d 'Discord user to notify (may be empty for webhook delivery)' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from minecraft-status" -l codespace -d 'Codespace name added to the payload' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from minecraft-status" -l dedup-key -d 'Do not store the event again while one with this key is pending or recent' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from minecraft-status" -l dedup-window -d 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from minecraft-status" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from minecraft-status" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from minecraft-status" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from minecraft-status" -l json -d 'Print one JSON document instead of text'
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from minecraft-status" -s h -l help -d 'Print help'
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from minecraft-status" -s V -l version -d 'Print version'
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from codespace-status" -l action -r -f -a "started\t''
+stopped\t''
+error\t''"
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from codespace-status" -l detail -d 'Extra detail shown in the message (repeatable)' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from codespace-status" -l user-id -d 'Discord user to notify (may be empty for webhook delivery)' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from codespace-status" -l codespace -d 'Codespace name added to the payload' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from codespace-status" -l dedup-key -d 'Do not store the event again while one with this key is pending or recent' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from codespace-status" -l dedup-window -d 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from codespace-status" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from codespace-status" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from codespace-status" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from codespace-status" -l json -d 'Print one JSON document instead of text'
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from codespace-status" -s h -l help -d 'Print help'
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from codespace-status" -s V -l version -d 'Print version'
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from event" -l payload -d 'The payload, a JSON object' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from event" -l field -d 'A payload entry: KEY=text, or KEY:=JSON for a number, boolean, list or object' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from event" -l user-id -d 'Discord user to notify (may be empty for webhook delivery)' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from event" -l codespace -d 'Codespace name added to the payload' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from event" -l dedup-key -d 'Do not store the event again while one with this key is pending or recent' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from event" -l dedup-window -d 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from event" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from event" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from event" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from event" -l json -d 'Print one JSON document instead of text'
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from event" -s h -l help -d 'Print help'
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from event" -s V -l version -d 'Print version'
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from batch" -l user-id -d 'Discord user to notify (may be empty for webhook delivery)' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from batch" -l codespace -d 'Codespace name added to the payload' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from batch" -l dedup-key -d 'Do not store the event again while one with this key is pending or recent' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from batch" -l dedup-window -d 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from batch" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from batch" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from batch" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from batch" -l json -d 'Print one JSON document instead of text'
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from batch" -s h -l help -d 'Print help'
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from batch" -s V -l version -d 'Print version'
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from test" -l message -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from test" -l user-id -d 'Discord user to notify (may be empty for webhook delivery)' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from test" -l codespace -d 'Codespace name added to the payload' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from test" -l dedup-key -d 'Do not store the event again while one with this key is pending or recent' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from test" -l dedup-window -d 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from test" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from test" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from test" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from test" -l json -d 'Print one JSON document instead of text'
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from test" -s h -l help -d 'Print help'
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from test" -s V -l version -d 'Print version'
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from help" -f -a "backup-error" -d 'A backup failed'
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from help" -f -a "backup-success" -d 'A backup finished'
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from help" -f -a "minecraft-status" -d 'The Minecraft server changed state'
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from help" -f -a "codespace-status" -d 'The Codespace started, stopped or hit an error'
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from help" -f -a "event" -d 'Any event type, with a JSON payload or fields'
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from help" -f -a "batch" -d 'Newline-delimited JSON events from stdin: {event_type, payload, user_id?, dedup_key?}'
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from help" -f -a "test" -d 'A test notification'
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dq -n "__fish_dq_using_subcommand stats" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
+complete -c dq -n "__fish_dq_using_subcommand stats" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
+complete -c dq -n "__fish_dq_using_subcommand stats" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
+complete -c dq -n "__fish_dq_using_subcommand stats" -l json -d 'Print one JSON document instead of text'
+complete -c dq -n "__fish_dq_using_subcommand stats" -s h -l help -d 'Print help'
+complete -c dq -n "__fish_dq_using_subcommand stats" -s V -l version -d 'Print version'
+complete -c dq -n "__fish_dq_using_subcommand failed" -l limit -d 'Show at most this many, the most recent' -r
+complete -c dq -n "__fish_dq_using_subcommand failed" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
+complete -c dq -n "__fish_dq_using_subcommand failed" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
+complete -c dq -n "__fish_dq_using_subcommand failed" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
+complete -c dq -n "__fish_dq_using_subcommand failed" -l json -d 'Print one JSON document instead of text'
+complete -c dq -n "__fish_dq_using_subcommand failed" -s h -l help -d 'Print help'
+complete -c dq -n "__fish_dq_using_subcommand failed" -s V -l version -d 'Print version'
+complete -c dq -n "__fish_dq_using_subcommand retry" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
+complete -c dq -n "__fish_dq_using_subcommand retry" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
+complete -c dq -n "__fish_dq_using_subcommand retry" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
+complete -c dq -n "__fish_dq_using_subcommand retry" -l all -d 'Every failed event'
+complete -c dq -n "__fish_dq_using_subcommand retry" -l json -d 'Print one JSON document instead of text'
+complete -c dq -n "__fish_dq_using_subcommand retry" -s h -l help -d 'Print help'
+complete -c dq -n "__fish_dq_using_subcommand retry" -s V -l version -d 'Print version'
+complete -c dq -n "__fish_dq_using_subcommand cleanup" -l days -d 'Delete processed events older than this many days' -r
+complete -c dq -n "__fish_dq_using_subcommand cleanup" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
+complete -c dq -n "__fish_dq_using_subcommand cleanup" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
+complete -c dq -n "__fish_dq_using_subcommand cleanup" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
+complete -c dq -n "__fish_dq_using_subcommand cleanup" -l include-failed -d 'Also delete dead-lettered events that old'
+complete -c dq -n "__fish_dq_using_subcommand cleanup" -l json -d 'Print one JSON document instead of text'
+complete -c dq -n "__fish_dq_using_subcommand cleanup" -s h -l help -d 'Print help'
+complete -c dq -n "__fish_dq_using_subcommand cleanup" -s V -l version -d 'Print version'
+complete -c dq -n "__fish_dq_using_subcommand consume" -l source -d 'A dq server or original Flask API to take events from (repeatable); none means the local database (--db)' -r
+complete -c dq -n "__fish_dq_using_subcommand consume" -l token -d 'Bearer token for the sources (the one `dq serve` printed)' -r
+complete -c dq -n "__fish_dq_using_subcommand consume" -l header -d 'Extra header on source requests, e.g. "X-Github-Token: ..." for a private Codespace port (repeatable)' -r
+complete -c dq -n "__fish_dq_using_subcommand consume" -l webhook -d 'Discord channel webhook URL, as copied from Discord' -r
+complete -c dq -n "__fish_dq_using_subcommand consume" -l bot-token -d 'Bot token: send each event as a direct message to its user_id' -r
+complete -c dq -n "__fish_dq_using_subcommand consume" -l discord-api -d 'Base URL of Discord\'s API (for bot requests, and webhooks when changed)' -r
+complete -c dq -n "__fish_dq_using_subcommand consume" -l wait -d 'Long-poll a source for this many seconds' -r
+complete -c dq -n "__fish_dq_using_subcommand consume" -l poll -d 'Poll a source that answers at once (does not long-poll) this often, in seconds' -r
+complete -c dq -n "__fish_dq_using_subcommand consume" -l lease -d 'How long claimed events stay reserved for this consumer, in seconds' -r
+complete -c dq -n "__fish_dq_using_subcommand consume" -l lang -d 'Language of the messages' -r -f -a "es\t'Spanish, as the original messages'
+en\t'English'"
+complete -c dq -n "__fish_dq_using_subcommand consume" -l listen -d 'Answer /health and /metrics on this address [default on Render: 0.0.0.0:$PORT]' -r
+complete -c dq -n "__fish_dq_using_subcommand consume" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
+complete -c dq -n "__fish_dq_using_subcommand consume" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
+complete -c dq -n "__fish_dq_using_subcommand consume" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
+complete -c dq -n "__fish_dq_using_subcommand consume" -l mention -d 'Ping the event\'s user in the message content (webhook delivery)'
+complete -c dq -n "__fish_dq_using_subcommand consume" -l dry-run -d 'Print each message as one JSON line instead of sending it; nothing is marked'
+complete -c dq -n "__fish_dq_using_subcommand consume" -l once -d 'Deliver what is due now, then exit (1 if anything failed)'
+complete -c dq -n "__fish_dq_using_subcommand consume" -l json -d 'Print one JSON document instead of text'
+complete -c dq -n "__fish_dq_using_subcommand consume" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dq -n "__fish_dq_using_subcommand consume" -s V -l version -d 'Print version'
+complete -c dq -n "__fish_dq_using_subcommand completions" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
+complete -c dq -n "__fish_dq_using_subcommand completions" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
+complete -c dq -n "__fish_dq_using_subcommand completions" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
+complete -c dq -n "__fish_dq_using_subcommand completions" -l json -d 'Print one JSON document instead of text'
+complete -c dq -n "__fish_dq_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c dq -n "__fish_dq_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup consume completions help" -f -a "publish" -d 'Store an event in the local queue (prints its id)'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup consume completions help" -f -a "stats" -d 'Count events by state and show the configuration dq sees'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup consume completions help" -f -a "failed" -d 'List dead-lettered events'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup consume completions help" -f -a "retry" -d 'Put dead-lettered events back in the queue'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup consume completions help" -f -a "cleanup" -d 'Delete old processed events'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup consume completions help" -f -a "consume" -d 'Deliver events to Discord (from dq servers, or the local database)'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup consume completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup consume completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dq -n "__fish_dq_using_subcommand help; and __fish_seen_subcommand_from publish" -f -a "backup-error" -d 'A backup failed'
+complete -c dq -n "__fish_dq_using_subcommand help; and __fish_seen_subcommand_from publish" -f -a "backup-success" -d 'A backup finished'
+complete -c dq -n "__fish_dq_using_subcommand help; and __fish_seen_subcommand_from publish" -f -a "minecraft-status" -d 'The Minecraft server changed state'
+complete -c dq -n "__fish_dq_using_subcommand help; and __fish_seen_subcommand_from publish" -f -a "codespace-status" -d 'The Codespace started, stopped or hit an error'
+complete -c dq -n "__fish_dq_using_subcommand help; and __fish_seen_subcommand_from publish" -f -a "event" -d 'Any event type, with a JSON payload or fields'
+complete -c dq -n "__fish_dq_using_subcommand help; and __fish_seen_subcommand_from publish" -f -a "batch" -d 'Newline-delimited JSON events from stdin: {event_type, payload, user_id?, dedup_key?}'
+complete -c dq -n "__fish_dq_using_subcommand help; and __fish_seen_subcommand_from publish" -f -a "test" -d 'A test notification'

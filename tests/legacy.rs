@@ -1,0 +1,282 @@
+//! A database written by the original Python system (its exact schema, no `user_version`,
+//! naive local timestamps, payloads as Python's `json.dumps` writes them) opens in dq,
+//! migrates in place, and keeps every row and value; the original's own inserts keep working.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use chrono::Local;
+use rusqlite::{params, Connection};
+use serde_json::json;
+use support::queue::{json, succeeds};
+use support::TempDb;
+
+/// The original module's schema, statement for statement.
+const ORIGINAL_SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        processed BOOLEAN DEFAULT 0,
+        attempts INTEGER DEFAULT 0,
+        last_attempt TIMESTAMP,
+        error_message TEXT
+    );
+    CREATE INDEX IF NOT EXISTS idx_processed ON events(processed, attempts);
+    CREATE INDEX IF NOT EXISTS idx_created ON events(created_at);
+";
+
+/// `datetime.now().isoformat()` of `days` days ago: naive local time with microseconds.
+fn python_now_minus(days: i64) -> String {
+    (Local::now() - chrono::Duration::days(days))
+        .naive_local()
+        .format("%Y-%m-%dT%H:%M:%S%.6f")
+        .to_string()
+}
+
+/// The original publisher's insert: only the four columns it knew.
+fn python_publish(
+    conn: &Connection,
+    user_id: &str,
+    event_type: &str,
+    payload: &str,
+    created_at: &str,
+) -> i64 {
+    conn.execute(
+        "INSERT INTO events (user_id, event_type, payload, created_at) VALUES (?, ?, ?, ?)",
+        params![user_id, event_type, payload, created_at],
+    )
+    .unwrap();
+    conn.last_insert_rowid()
+}
+
+/// The original columns of every row, exactly as stored (type and value).
+fn original_rows(db: &TempDb) -> Vec<String> {
+    let conn = Connection::open(db.path()).unwrap();
+    let mut statement = conn
+        .prepare(
+            "SELECT id, user_id, event_type, payload, created_at, processed, attempts,
+                last_attempt, error_message FROM events ORDER BY id",
+        )
+        .unwrap();
+    statement
+        .query_map([], |row| {
+            Ok((0..9)
+                .map(|index| format!("{:?}", row.get::<_, rusqlite::types::Value>(index).unwrap()))
+                .collect::<Vec<_>>()
+                .join("|"))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// Builds the database the Python system leaves behind: one processed event, one failed
+/// (three attempts), two pending (one with an attempt), and a deleted last row, so the
+/// AUTOINCREMENT sequence is ahead of the largest id.
+fn python_database() -> TempDb {
+    let db = TempDb::new();
+    let conn = Connection::open(db.path()).unwrap();
+    conn.execute_batch(ORIGINAL_SCHEMA).unwrap();
+    // json.dumps: ", " and ": " separators, \u escapes for everything that is not ASCII
+    // (surrogate pairs above the BMP).
+    let processed = python_publish(
+        &conn,
+        "123456789012345678",
+        "backup_error",
+        r#"{"error_type": "backup_compression", "error_message": "No space left", "backup_file": "world_2026-11-27.tar.gz", "codespace_name": "super-space-xyz", "timestamp": "2026-11-27T17:59:01.259152"}"#,
+        &python_now_minus(10),
+    );
+    conn.execute(
+        "UPDATE events SET processed = 1, last_attempt = ? WHERE id = ?",
+        params![python_now_minus(10), processed],
+    )
+    .unwrap();
+    let failed = python_publish(
+        &conn,
+        "123456789012345678",
+        "minecraft_status",
+        r#"{"status": "online", "ip": "1.2.3.4", "port": 25565, "players_online": 0, "motd": "Se\u00f1or \u00a1hola! \ud83c\udf89", "codespace_name": "super-space-xyz", "timestamp": "2026-11-27T17:59:01.259152"}"#,
+        "2026-11-27T17:59:01.259152",
+    );
+    for _ in 0..3 {
+        conn.execute(
+            "UPDATE events SET attempts = attempts + 1, last_attempt = ?, error_message = ?
+             WHERE id = ?",
+            params![
+                "2026-11-27T18:05:12.000001",
+                "403 Forbidden (error code: 50007): Cannot send messages to this user",
+                failed
+            ],
+        )
+        .unwrap();
+    }
+    let retried = python_publish(
+        &conn,
+        "123456789012345678",
+        "codespace_status",
+        r#"{"action": "started", "details": {"branch": "main", "note": "d\u00e9j\u00e0 vu"}, "codespace_name": "super-space-xyz", "timestamp": "2026-11-27T17:59:01.259152"}"#,
+        "2026-11-27 17:59:02",
+    );
+    conn.execute(
+        "UPDATE events SET attempts = 1, last_attempt = ?, error_message = ? WHERE id = ?",
+        params!["2026-11-27T18:00:00.5", "HTTP 502", retried],
+    )
+    .unwrap();
+    python_publish(
+        &conn,
+        "",
+        "backup_success",
+        r#"{"backup_file": "world.tar.gz", "size_mb": 512.5, "duration_seconds": 42, "codespace_name": null, "timestamp": "2026-11-27T17:59:03.000000"}"#,
+        "2026-11-27T17:59:03.000000",
+    );
+    let deleted = python_publish(
+        &conn,
+        "",
+        "test",
+        r#"{"message": "x"}"#,
+        "2026-11-27T17:59:04",
+    );
+    conn.execute("DELETE FROM events WHERE id = ?", [deleted])
+        .unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, 0);
+    db
+}
+
+#[test]
+fn an_original_database_migrates_in_place_and_keeps_every_row() {
+    let db = python_database();
+    let before = original_rows(&db);
+    assert_eq!(before.len(), 4);
+
+    let stats = json(&succeeds(db.dq().args(["stats", "--json"])));
+    assert_eq!(stats["total"], 4);
+    assert_eq!(stats["processed"], 1);
+    assert_eq!(stats["failed"], 1);
+    assert_eq!(stats["pending"], 2);
+    assert_eq!(stats["leased"], 0);
+    assert_eq!(stats["waiting"], 0);
+
+    assert_eq!(original_rows(&db), before, "migration changed a row");
+    let conn = Connection::open(db.path()).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap();
+    assert!(version >= 2, "user_version {version}");
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let indexes: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        indexes.contains(&"idx_processed".to_string()),
+        "{indexes:?}"
+    );
+    assert!(indexes.contains(&"idx_created".to_string()), "{indexes:?}");
+    drop(conn);
+
+    // Opening again (a second migration check) changes nothing either.
+    succeeds(db.dq().arg("stats"));
+    assert_eq!(original_rows(&db), before);
+}
+
+#[test]
+fn failed_lists_the_originals_dead_letters_with_their_age() {
+    let db = python_database();
+    let listed = json(&succeeds(db.dq().args(["failed", "--json"])));
+    assert_eq!(listed["count"], 1);
+    let event = &listed["events"][0];
+    assert_eq!(event["id"], 2);
+    assert_eq!(event["event_type"], "minecraft_status");
+    assert_eq!(event["attempts"], 3);
+    assert_eq!(
+        event["error_message"],
+        "403 Forbidden (error code: 50007): Cannot send messages to this user"
+    );
+    assert_eq!(event["created_at"], "2026-11-27T17:59:01.259152");
+    let table = succeeds(db.dq().arg("failed"));
+    let line = table.lines().nth(1).unwrap();
+    // The naive timestamp was read: the age is a duration, not "?".
+    assert!(!line.contains(" ? "), "{table}");
+    assert!(line.contains("50007"), "{table}");
+}
+
+#[test]
+fn payloads_written_by_python_are_read_back_as_the_same_values() {
+    let db = python_database();
+    succeeds(db.dq().arg("stats"));
+    let store = support::queue::store(&db);
+    let failed = store.get(2).unwrap().unwrap();
+    assert_eq!(failed.payload["motd"], json!("Señor ¡hola! 🎉"));
+    assert!(failed.created_utc().is_some());
+    let retried = store.get(3).unwrap().unwrap();
+    assert_eq!(retried.payload["details"]["note"], "déjà vu");
+    assert_eq!(retried.attempts, 1);
+    assert_eq!(
+        retried.last_attempt.as_deref(),
+        Some("2026-11-27T18:00:00.5")
+    );
+    let pending = store.get(4).unwrap().unwrap();
+    assert_eq!(pending.user_id, "");
+    assert_eq!(pending.payload["duration_seconds"], 42);
+}
+
+#[test]
+fn new_publishes_take_the_next_id_after_the_originals_sequence() {
+    let db = python_database();
+    // Row 5 was deleted by the original; AUTOINCREMENT never reuses its id.
+    assert_eq!(succeeds(db.dq().args(["publish", "test"])), "6\n");
+    let stats = json(&succeeds(db.dq().args(["stats", "--json"])));
+    assert_eq!(stats["total"], 5);
+    assert_eq!(stats["pending"], 3);
+}
+
+#[test]
+fn the_original_publisher_keeps_working_on_a_migrated_database() {
+    let db = python_database();
+    succeeds(db.dq().args(["publish", "test"]));
+    let conn = Connection::open(db.path()).unwrap();
+    let id = python_publish(
+        &conn,
+        "1",
+        "backup_error",
+        r#"{"error_type": "backup_upload"}"#,
+        &python_now_minus(0),
+    );
+    assert_eq!(id, 7);
+    drop(conn);
+    let stats = json(&succeeds(db.dq().args(["stats", "--json"])));
+    assert_eq!(stats["total"], 6);
+    assert_eq!(stats["pending"], 4);
+}
+
+#[test]
+fn retry_and_cleanup_work_on_the_originals_rows() {
+    let db = python_database();
+    assert_eq!(
+        json(&succeeds(db.dq().args(["retry", "2", "--json"]))),
+        json!({ "requeued": 1 })
+    );
+    // The processed event is 10 days old by its naive local timestamp.
+    assert_eq!(
+        json(&succeeds(
+            db.dq().args(["cleanup", "--days", "7", "--json"])
+        )),
+        json!({ "days": 7, "deleted_count": 1 })
+    );
+    let stats = json(&succeeds(db.dq().args(["stats", "--json"])));
+    assert_eq!(stats["total"], 3);
+    assert_eq!(stats["pending"], 3);
+    assert_eq!(stats["failed"], 0);
+}
