@@ -143,6 +143,7 @@ impl HttpSource {
                     "it did not answer in time (asleep or overloaded?)".into()
                 }
                 ureq::Error::HostNotFound => "its host name does not resolve".into(),
+                ureq::Error::BadUri(_) => "the source URL is not valid".into(),
                 ureq::Error::ConnectionFailed => NOTHING_ANSWERS.into(),
                 ureq::Error::Io(io)
                     if matches!(

@@ -749,6 +749,8 @@ fn network_reason(error: &ureq::Error) -> String {
         ureq::Error::HostNotFound => "discord's host was not found (DNS)".into(),
         ureq::Error::ConnectionFailed => "could not connect to discord".into(),
         ureq::Error::Io(io) => format!("connection to discord failed: {io}"),
+        // Its text would carry the URL, and a webhook URL carries its token.
+        ureq::Error::BadUri(_) => "the Discord URL is not valid".into(),
         other => format!("request to discord failed: {other}"),
     }
 }
