@@ -176,6 +176,6 @@ fn consume_falls_back_to_polling_a_source_that_answers_at_once() {
         .filter(|request| request.method == "GET")
         .count();
     // About one claim a second, not a busy loop against a source that ignores `wait`.
-    assert!((2..=8).contains(&claims), "{claims} claims");
+    assert!((2..=15).contains(&claims), "{claims} claims");
     assert!(child.wait_with_output().unwrap().status.success());
 }
