@@ -111,6 +111,10 @@ pub fn run(settings: &Settings, args: ConsumeArgs) -> Result<ExitCode> {
         by_user,
     };
 
+    // Before any worker starts, so a port already taken stops consume with nothing claimed.
+    if let Some(address) = listen {
+        serve_health(&address, Arc::clone(&metrics))?;
+    }
     let in_flight = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut workers = Vec::new();
@@ -143,9 +147,6 @@ pub fn run(settings: &Settings, args: ConsumeArgs) -> Result<ExitCode> {
             .spawn(move || worker.run())
             .context("starting a source thread")?;
         workers.push(handle);
-    }
-    if let Some(address) = listen {
-        serve_health(&address, Arc::clone(&metrics))?;
     }
 
     // Wait for the workers (with --once), or for a signal; then for the send in flight.
