@@ -1,8 +1,11 @@
 //! The messages of EMBEDS.md, compared whole, in Spanish and English.
 #![allow(clippy::unwrap_used)]
 
-use dq::discord::{render, Lang, RenderOptions};
+mod support;
+
+use dq::discord::{plan, render, Lang, RenderOptions};
 use dq::event::Event;
+use proptest::prelude::*;
 use serde_json::{json, Value};
 
 const WHEN: &str = "2026-11-27T17:59:01.259Z";
@@ -273,4 +276,83 @@ fn the_original_naive_timestamps_become_utc() {
     let mut garbage = event("test", json!({}));
     garbage.created_at = "not a time".into();
     assert!(one(garbage, Lang::Es).get("timestamp").is_none());
+}
+
+fn any_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        6 => "[a-z_ ]{0,12}",
+        2 => "\\PC{0,40}",
+        1 => (1usize..7000).prop_map(|length| "ñ`".repeat(length / 2)),
+        1 => Just("   ".to_string()),
+        1 => Just("```".repeat(50)),
+    ]
+}
+
+fn any_value() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        any_text().prop_map(Value::from),
+        any::<f64>().prop_map(|number| json!(number)),
+        any::<i64>().prop_map(Value::from),
+        Just(Value::Null),
+        prop::collection::btree_map("[a-z_]{1,300}", any_text(), 0..5).prop_map(|map| json!(map)),
+    ]
+}
+
+fn any_event() -> impl Strategy<Value = Event> {
+    let event_type = prop_oneof![
+        Just("backup_error".to_string()),
+        Just("backup_success".to_string()),
+        Just("minecraft_status".to_string()),
+        Just("codespace_status".to_string()),
+        "[a-z_]{1,64}",
+    ];
+    let keys = prop_oneof![
+        Just("error_message".to_string()),
+        Just("error_type".to_string()),
+        Just("backup_file".to_string()),
+        Just("size_mb".to_string()),
+        Just("duration_seconds".to_string()),
+        Just("status".to_string()),
+        Just("ip".to_string()),
+        Just("port".to_string()),
+        Just("players_online".to_string()),
+        Just("action".to_string()),
+        Just("details".to_string()),
+        Just("codespace_name".to_string()),
+        "[a-z]{1,3}",
+        (250usize..300).prop_map(|length| "k".repeat(length)),
+    ];
+    (
+        event_type,
+        prop::collection::btree_map(keys, any_value(), 0..30),
+    )
+        .prop_map(|(event_type, payload)| {
+            event(&event_type, Value::Object(payload.into_iter().collect()))
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn no_payload_makes_a_message_discord_would_reject(
+        events in prop::collection::vec(any_event(), 1..15),
+        english in any::<bool>(),
+    ) {
+        let options = RenderOptions {
+            lang: if english { Lang::En } else { Lang::Es },
+            mention: true,
+        };
+        let mut delivered = 0;
+        for group in plan(events.clone(), false, options.lang) {
+            prop_assert!(!group.is_empty() && group.len() <= 10);
+            delivered += group.len();
+            let body = render(&group, &options);
+            prop_assert_eq!(body["embeds"].as_array().unwrap().len(), group.len());
+            if let Err(why) = support::discord::check_limits(&body) {
+                prop_assert!(false, "{}: {}", why, body);
+            }
+        }
+        prop_assert_eq!(delivered, events.len(), "every event is in a message");
+    }
 }
