@@ -292,7 +292,8 @@ pub struct ConsumeArgs {
         long = "source",
         env = "DQ_SOURCES",
         value_delimiter = ',',
-        value_name = "URL"
+        value_name = "URL",
+        hide_env_values = true
     )]
     pub sources: Vec<String>,
 
