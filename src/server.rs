@@ -413,7 +413,12 @@ impl Reply {
 
 fn handle(shared: &Shared, store: &mut Store, mut request: Request) {
     let path = request.url().split('?').next().unwrap_or("").to_string();
-    let route = parse_route(&path);
+    // Everything but health needs the token, even to learn which paths exist.
+    let route = if path == api::HEALTH {
+        Ok(Route::Health)
+    } else {
+        authorize(shared, &request).and_then(|()| parse_route(&path))
+    };
     let label = Route::label(route.as_ref().ok().copied());
     let reply = match route {
         Ok(route) => respond_to(shared, store, &mut request, route),
@@ -421,7 +426,7 @@ fn handle(shared: &Shared, store: &mut Store, mut request: Request) {
     };
     match reply {
         Ok(Reply::Park(query)) => {
-            shared.metrics.count_request(label, 0);
+            shared.metrics.parked.fetch_add(1, Ordering::Relaxed);
             let deadline = Instant::now() + Duration::from_secs(query.wait);
             let mut lobby = lock(&shared.lobby);
             lobby.push(Waiting {
@@ -502,9 +507,6 @@ fn respond_to(
     request: &mut Request,
     route: Route,
 ) -> Result<Reply, ApiError> {
-    if route != Route::Health {
-        authorize(shared, request)?;
-    }
     if !route.allows(request.method()) {
         return Err(ApiError::MethodNotAllowed(route.allowed()));
     }
@@ -601,8 +603,7 @@ fn respond_to(
         }
         Route::Metrics => {
             let stats = store.stats(now)?;
-            let waiting = lock(&shared.lobby).len();
-            Ok(Reply::Text(shared.metrics.render(&stats, waiting)))
+            Ok(Reply::Text(shared.metrics.render(&stats)))
         }
     }
 }
@@ -977,8 +978,13 @@ fn wait_in_lobby(shared: &Shared, mut store: Store) {
         let mut kept = Vec::with_capacity(held.len());
         for waiting in held.drain(..) {
             let last_chance = stopping || now >= waiting.deadline;
-            match claim(shared, &mut store, &waiting.query) {
-                Ok(events) if events.is_empty() && !last_chance => kept.push(waiting),
+            let claimed = claim(shared, &mut store, &waiting.query);
+            if matches!(&claimed, Ok(events) if events.is_empty() && !last_chance) {
+                kept.push(waiting);
+                continue;
+            }
+            shared.metrics.parked.fetch_sub(1, Ordering::Relaxed);
+            match claimed {
                 Ok(events) => {
                     let reply = events_reply(&waiting.query, events);
                     finish(shared, &mut store, waiting.request, reply);
@@ -1067,8 +1073,10 @@ fn keep_house(shared: &Shared) {
 
 #[derive(Default)]
 struct Metrics {
-    /// (route label, status) → count; status 0 means "parked" and is not shown.
+    /// (route label, status) → count.
     requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
+    /// Long polls waiting in the lobby now.
+    parked: AtomicU64,
     claimed: AtomicU64,
     processed: AtomicU64,
     failed: AtomicU64,
@@ -1081,13 +1089,11 @@ struct Metrics {
 
 impl Metrics {
     fn count_request(&self, route: &'static str, status: u16) {
-        if status != 0 {
-            *lock(&self.requests).entry((route, status)).or_insert(0) += 1;
-        }
+        *lock(&self.requests).entry((route, status)).or_insert(0) += 1;
     }
 
     /// Prometheus text exposition format, version 0.0.4.
-    fn render(&self, stats: &crate::store::Stats, waiting: usize) -> String {
+    fn render(&self, stats: &crate::store::Stats) -> String {
         use std::fmt::Write as _;
         let mut out = String::with_capacity(2048);
         let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
@@ -1162,7 +1168,7 @@ impl Metrics {
             "# HELP dq_long_polls_waiting Long polls waiting for an event."
         );
         let _ = writeln!(out, "# TYPE dq_long_polls_waiting gauge");
-        let _ = writeln!(out, "dq_long_polls_waiting {waiting}");
+        let _ = writeln!(out, "dq_long_polls_waiting {}", load(&self.parked));
         out
     }
 }

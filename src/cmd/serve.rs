@@ -54,7 +54,6 @@ pub fn run(settings: &Settings, args: &ServeArgs) -> Result<ExitCode> {
     }
 
     let addr = server.local_addr();
-    print(&format!("dq serve listening on http://{addr}\n"))?;
     let mut notes = Vec::new();
     match &token {
         Some((_, Some(path))) => notes.push(format!(
@@ -81,11 +80,9 @@ pub fn run(settings: &Settings, args: &ServeArgs) -> Result<ExitCode> {
              \"X-Github-Token: ...\")"
         ));
     }
-    let mut stderr = io::stderr().lock();
-    for note in notes {
-        let _ = writeln!(stderr, "{note}");
-    }
-    drop(stderr);
+    // The notes go first: the address line on stdout is the signal that serve is ready.
+    let _ = io::stderr().write_all(format!("{}\n", notes.join("\n")).as_bytes());
+    print(&format!("dq serve listening on http://{addr}\n"))?;
 
     server.run(&stop)?;
     Ok(ExitCode::SUCCESS)

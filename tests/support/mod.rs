@@ -2,6 +2,8 @@
 //! Each area of tests adds its own file here (`serve.rs`, `discord.rs`, ...).
 #![allow(dead_code)]
 
+pub mod serve;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
