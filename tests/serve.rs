@@ -216,6 +216,39 @@ fn a_long_poll_answers_empty_when_its_wait_ends_and_at_once_when_events_are_due(
 }
 
 #[test]
+fn events_claimed_for_a_long_poll_whose_client_left_are_released_at_once() {
+    let db = TempDb::new();
+    let serve = Serve::start(&db, &[]);
+    let token = serve.token.clone().unwrap();
+    {
+        let mut stream = TcpStream::connect(serve.addr).unwrap();
+        write!(
+            stream,
+            "GET /discord/events?wait=60&lease=3600 HTTP/1.1\r\nHost: x\r\n\
+             Authorization: Bearer {token}\r\n\r\n"
+        )
+        .unwrap();
+        assert!(eventually(EVENTUALLY, || serve
+            .get("/discord/metrics")
+            .body
+            .contains("dq_long_polls_waiting 1")));
+    }
+    // The client is gone; the event the lobby claims for it must not sit out a 1-hour lease.
+    let id = publish(&db, 1)[0];
+    assert!(eventually(EVENTUALLY, || serve
+        .get("/discord/metrics")
+        .body
+        .contains("dq_long_polls_waiting 0")));
+    assert!(eventually(EVENTUALLY, || ids(
+        &serve.get("/discord/events?lease=60")
+    ) == [id]));
+    assert!(serve
+        .get("/discord/metrics")
+        .body
+        .contains("dq_events_released_total 1"));
+}
+
+#[test]
 fn sigterm_during_a_long_poll_answers_it_and_exits_zero() {
     let db = TempDb::new();
     let mut serve = Serve::start(&db, &[]);
