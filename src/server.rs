@@ -5,6 +5,10 @@
 //!   that sends half a request only holds its own thread. The listening socket gets a receive
 //!   and send timeout before tiny_http sees it; Linux copies both to every accepted socket, so
 //!   a silent client is dropped after `request_timeout` instead of holding a thread forever.
+//!   The receive timeout also bounds `accept`, and tiny_http's accept loop ends on the first
+//!   error, so a *wake-up* thread connects to the listener more often than the timeout; should
+//!   the loop end anyway (the process was stopped for longer), a new tiny_http server is built
+//!   on the same socket and the old one is still drained for its open connections.
 //! - `workers` threads take parsed requests from tiny_http's queue, each with its own SQLite
 //!   connection (SQLite serializes writers; readers run in parallel under WAL).
 //! - A long poll that finds nothing due does not hold a worker: it is parked in the *lobby*,
@@ -64,13 +68,18 @@ pub struct Config {
 
 /// A bound server; `run` serves until the stop flag is set.
 pub struct Server {
-    http: Arc<tiny_http::Server>,
     shared: Arc<Shared>,
-    addr: SocketAddr,
 }
 
 struct Shared {
     config: Config,
+    addr: SocketAddr,
+    /// A handle on the listening socket, to build a new tiny_http server on it if needed.
+    listener: TcpListener,
+    /// The tiny_http server accepting connections now.
+    http: Mutex<Arc<tiny_http::Server>>,
+    /// Servers whose accept loop ended; their open connections may still send requests.
+    retired: Mutex<Vec<Arc<tiny_http::Server>>>,
     /// Set on SIGTERM/SIGINT: long polls answer now, nothing new is parked.
     stopping: AtomicBool,
     /// Set once every worker has exited: the lobby may exit too.
@@ -99,12 +108,14 @@ impl Server {
         let addr = listener
             .local_addr()
             .context("reading the listening address")?;
-        let http = tiny_http::Server::from_listener(listener, None)
-            .map_err(|error| anyhow::anyhow!("starting the HTTP server: {error}"))?;
+        let http = http_server(&listener)?;
         Ok(Server {
-            http: Arc::new(http),
             shared: Arc::new(Shared {
                 config,
+                addr,
+                listener,
+                http: Mutex::new(Arc::new(http)),
+                retired: Mutex::new(Vec::new()),
                 stopping: AtomicBool::new(false),
                 finished: AtomicBool::new(false),
                 lobby: Mutex::new(Vec::new()),
@@ -113,12 +124,11 @@ impl Server {
                 housekeeping_bell: Condvar::new(),
                 metrics: Metrics::default(),
             }),
-            addr,
         })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.addr
+        self.shared.addr
     }
 
     /// Serves until `stop` is set, then finishes the requests in flight (long polls answer at
@@ -129,9 +139,8 @@ impl Server {
         for index in 0..config.workers.max(1) {
             let store = open_store(config)?;
             let shared = Arc::clone(&self.shared);
-            let http = Arc::clone(&self.http);
             workers.push(spawn(&format!("dq-worker-{index}"), move || {
-                work(&shared, &http, store)
+                work(&shared, store)
             })?);
         }
         let lobby = {
@@ -142,6 +151,10 @@ impl Server {
         let housekeeping = {
             let shared = Arc::clone(&self.shared);
             spawn("dq-housekeeping", move || keep_house(&shared))?
+        };
+        let wake_up = {
+            let shared = Arc::clone(&self.shared);
+            spawn("dq-wake-up", move || keep_accepting(&shared))?
         };
 
         while !stop.load(Ordering::Relaxed) {
@@ -157,6 +170,7 @@ impl Server {
         ring(&self.shared.lobby, &self.shared.lobby_bell);
         let _ = lobby.join();
         let _ = housekeeping.join();
+        let _ = wake_up.join();
         Ok(())
     }
 }
@@ -172,13 +186,16 @@ fn open_store(config: &Config) -> Result<Store> {
     Store::open(&config.db_path, config.policy, config.busy_timeout)
 }
 
-/// Sets SO_RCVTIMEO and SO_SNDTIMEO on the listening socket. std offers them only on streams,
+/// Sets SO_RCVTIMEO, SO_SNDTIMEO and TCP_NODELAY on the listening socket. std offers them only on streams,
 /// so the descriptor passes through a `TcpStream` and back; the kernel does not care.
 fn with_timeouts(listener: TcpListener, timeout: Duration) -> io::Result<TcpListener> {
     let timeout = Some(timeout.max(Duration::from_millis(1)));
     let socket = TcpStream::from(OwnedFd::from(listener));
     socket.set_read_timeout(timeout)?;
     socket.set_write_timeout(timeout)?;
+    // Answers go out in two writes (see `send`); without this, Nagle's algorithm holds the
+    // second until the client's delayed ACK, 40 ms later. Also copied to accepted sockets.
+    socket.set_nodelay(true)?;
     Ok(TcpListener::from(OwnedFd::from(socket)))
 }
 
@@ -194,21 +211,88 @@ fn ring<T>(mutex: &Mutex<T>, bell: &Condvar) {
     bell.notify_all();
 }
 
-fn work(shared: &Shared, http: &tiny_http::Server, mut store: Store) {
+fn http_server(listener: &TcpListener) -> Result<tiny_http::Server> {
+    let listener = listener
+        .try_clone()
+        .context("duplicating the listening socket")?;
+    tiny_http::Server::from_listener(listener, None)
+        .map_err(|error| anyhow::anyhow!("starting the HTTP server: {error}"))
+}
+
+fn work(shared: &Shared, mut store: Store) {
+    let mut cache: Option<ReadCache> = None;
     loop {
+        let http = Arc::clone(&lock(&shared.http));
+        let retired: Vec<Arc<tiny_http::Server>> = lock(&shared.retired).clone();
+        for old in &retired {
+            while let Ok(Some(request)) = old.try_recv() {
+                handle(shared, &mut store, &mut cache, request);
+            }
+        }
         if shared.stopping.load(Ordering::SeqCst) {
             // Answer what tiny_http has already read, then stop.
             while let Ok(Some(request)) = http.try_recv() {
-                handle(shared, &mut store, request);
+                handle(shared, &mut store, &mut cache, request);
             }
             return;
         }
         match http.recv_timeout(RECV_INTERVAL) {
-            Ok(Some(request)) => handle(shared, &mut store, request),
+            Ok(Some(request)) => handle(shared, &mut store, &mut cache, request),
             Ok(None) => {}
-            // The accept loop failed (out of descriptors, ...): back off, keep serving.
-            Err(_) => thread::sleep(RECV_INTERVAL),
+            // tiny_http's accept loop has ended (it does on any accept error).
+            Err(_) => replace_http_server(shared, &http),
         }
+    }
+}
+
+/// Builds a new tiny_http server on the listening socket if `failed` is still the current one;
+/// `failed` is kept, drained by the workers, for the connections it still has.
+fn replace_http_server(shared: &Shared, failed: &Arc<tiny_http::Server>) {
+    let mut current = lock(&shared.http);
+    if !Arc::ptr_eq(&current, failed) {
+        return;
+    }
+    match http_server(&shared.listener) {
+        Ok(fresh) => {
+            let old = std::mem::replace(&mut *current, Arc::new(fresh));
+            lock(&shared.retired).push(old);
+            let _ = writeln!(
+                io::stderr(),
+                "dq serve: the accept loop stopped; listening again on {}",
+                shared.addr
+            );
+        }
+        // Out of descriptors, most likely: try again shortly.
+        Err(_) => thread::sleep(RECV_INTERVAL),
+    }
+}
+
+/// Connects to the listener well within the receive timeout, which also bounds `accept`: an
+/// idle server's accept loop would otherwise end after `request_timeout`.
+fn keep_accepting(shared: &Shared) {
+    let interval = (shared.config.request_timeout / 4).max(Duration::from_millis(200));
+    let target = match shared.addr {
+        SocketAddr::V4(addr) if addr.ip().is_unspecified() => {
+            SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, addr.port()))
+        }
+        SocketAddr::V6(addr) if addr.ip().is_unspecified() => {
+            SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, addr.port()))
+        }
+        addr => addr,
+    };
+    loop {
+        {
+            let guard = lock(&shared.housekeeping);
+            if shared.stopping.load(Ordering::SeqCst) {
+                return;
+            }
+            let _ = shared.housekeeping_bell.wait_timeout(guard, interval);
+            if shared.stopping.load(Ordering::SeqCst) {
+                return;
+            }
+        }
+        // Connected and closed at once: tiny_http reads end-of-file and drops it.
+        let _ = TcpStream::connect_timeout(&target, Duration::from_secs(1));
     }
 }
 
@@ -411,7 +495,7 @@ impl Reply {
     }
 }
 
-fn handle(shared: &Shared, store: &mut Store, mut request: Request) {
+fn handle(shared: &Shared, store: &mut Store, cache: &mut Option<ReadCache>, mut request: Request) {
     let path = request.url().split('?').next().unwrap_or("").to_string();
     // Everything but health needs the token, even to learn which paths exist.
     let route = if path == api::HEALTH {
@@ -421,7 +505,7 @@ fn handle(shared: &Shared, store: &mut Store, mut request: Request) {
     };
     let label = Route::label(route.as_ref().ok().copied());
     let reply = match route {
-        Ok(route) => respond_to(shared, store, &mut request, route),
+        Ok(route) => respond_to(shared, store, cache, &mut request, route),
         Err(error) => Err(error),
     };
     match reply {
@@ -504,6 +588,7 @@ fn answer(
 fn respond_to(
     shared: &Shared,
     store: &mut Store,
+    cache: &mut Option<ReadCache>,
     request: &mut Request,
     route: Route,
 ) -> Result<Reply, ApiError> {
@@ -515,6 +600,10 @@ fn respond_to(
         .is_some_and(|length| length > MAX_BODY_BYTES)
     {
         return Err(ApiError::PayloadTooLarge);
+    }
+    if matches!(route, Route::Event(..) | Route::Cleanup) || *request.method() == Method::Post {
+        // A write by this worker's connection: see `ReadCache`.
+        *cache = None;
     }
     let query = Query::parse(request.url());
     let now = Utc::now();
@@ -531,7 +620,21 @@ fn respond_to(
                 lease: query.int("lease", 0..=EventsQuery::LEASE_MAX as i64, 60)? as u64,
                 wait: query.int("wait", 0..=EventsQuery::WAIT_MAX as i64, 0)? as u64,
             };
+            let reading = events_query.lease == 0;
+            if reading {
+                if let Some(hit) = ReadCache::lookup(cache, store, &events_query) {
+                    if hit.count > 0 || events_query.wait == 0 {
+                        return Ok(hit.reply());
+                    }
+                }
+            } else {
+                // This connection's own commits do not move its data_version.
+                *cache = None;
+            }
             let events = claim(shared, store, &events_query)?;
+            if reading {
+                *cache = ReadCache::new(store, &events_query, &events);
+            }
             if events.is_empty() && events_query.wait > 0 && !shared.stopping.load(Ordering::SeqCst)
             {
                 return Ok(Reply::Park(events_query));
@@ -783,6 +886,65 @@ fn events_reply(query: &EventsQuery, events: Vec<Event>) -> Reply {
             claimed,
         },
         other => other,
+    }
+}
+
+/// A worker's last answer to a read-only `GET /discord/events?lease=0`, reused while nothing
+/// has been committed anywhere and for at most `READ_CACHE_TTL`. Commits by other connections
+/// (other workers, the lobby, other processes) move this connection's `PRAGMA data_version`;
+/// its own writes drop the cache explicitly. The time limit covers what no commit announces:
+/// a lease or backoff running out, which a read sees at most that much later.
+struct ReadCache {
+    query: EventsQuery,
+    data_version: i64,
+    made: Instant,
+    count: usize,
+    /// The serialized `events` array.
+    events: Vec<u8>,
+}
+
+const READ_CACHE_TTL: Duration = Duration::from_millis(100);
+
+impl ReadCache {
+    fn new(store: &Store, query: &EventsQuery, events: &[Event]) -> Option<ReadCache> {
+        Some(ReadCache {
+            query: *query,
+            data_version: store.data_version().ok()?,
+            made: Instant::now(),
+            count: events.len(),
+            events: serde_json::to_vec(events).ok()?,
+        })
+    }
+
+    fn lookup<'a>(
+        cache: &'a Option<ReadCache>,
+        store: &Store,
+        query: &EventsQuery,
+    ) -> Option<&'a ReadCache> {
+        let hit = cache.as_ref()?;
+        let same_query = hit.query.limit == query.limit
+            && hit.query.max_attempts == query.max_attempts
+            && hit.query.lease == query.lease;
+        (same_query
+            && hit.made.elapsed() < READ_CACHE_TTL
+            && store.data_version().ok()? == hit.data_version)
+            .then_some(hit)
+    }
+
+    /// The same bytes `events_reply` would send, with a fresh timestamp.
+    fn reply(&self) -> Reply {
+        let timestamp = format_timestamp(Utc::now());
+        let mut body = Vec::with_capacity(self.events.len() + 96);
+        body.extend_from_slice(
+            format!("{{\"success\":true,\"count\":{},\"events\":", self.count).as_bytes(),
+        );
+        body.extend_from_slice(&self.events);
+        body.extend_from_slice(format!(",\"timestamp\":\"{timestamp}\"}}").as_bytes());
+        Reply::Json {
+            status: 200,
+            body,
+            claimed: Vec::new(),
+        }
     }
 }
 
@@ -1226,6 +1388,41 @@ mod tests {
                 String::from_utf8_lossy(bad)
             );
         }
+    }
+
+    #[test]
+    fn a_cached_read_answers_the_same_json_as_a_fresh_one() {
+        let mut store = Store::open_in_memory(Policy::default()).unwrap();
+        let event = NewEvent {
+            event_type: "custom".into(),
+            payload: json!({"text": "é \" \\n"}).as_object().unwrap().clone(),
+            user_id: "1".into(),
+            dedup_key: None,
+        };
+        store.publish(&[event], Duration::ZERO, Utc::now()).unwrap();
+        let query = EventsQuery {
+            lease: 0,
+            ..EventsQuery::default()
+        };
+        let events = store
+            .claim(
+                Claim {
+                    limit: 50,
+                    lease: Duration::ZERO,
+                },
+                Utc::now(),
+            )
+            .unwrap();
+        let body = |reply: Reply| match reply {
+            Reply::Json { body, .. } => {
+                let mut value: Value = serde_json::from_slice(&body).unwrap();
+                value["timestamp"] = Value::Null;
+                value
+            }
+            _ => panic!("not JSON"),
+        };
+        let cached = ReadCache::new(&store, &query, &events).unwrap();
+        assert_eq!(body(cached.reply()), body(events_reply(&query, events)));
     }
 
     #[test]

@@ -179,6 +179,23 @@ fn an_expired_lease_comes_back_and_lease_zero_only_reads() {
 }
 
 #[test]
+fn read_only_polls_see_every_change_at_once() {
+    let db = TempDb::new();
+    let first = publish(&db, 1)[0];
+    let serve = Serve::start(&db, &["--workers", "1"]);
+    let read = || ids(&serve.get("/discord/events?lease=0"));
+    assert_eq!(read(), [first]);
+    // Another process commits: the next read shows it.
+    let second = publish(&db, 1)[0];
+    assert_eq!(read(), [first, second]);
+    // This server commits: likewise.
+    serve.post(&format!("/discord/events/{first}/processed"), None);
+    assert_eq!(read(), [second]);
+    assert_eq!(ids(&serve.get("/discord/events?lease=60")), [second]);
+    assert!(read().is_empty());
+}
+
+#[test]
 fn a_long_poll_is_woken_by_a_publish_from_another_process() {
     let db = TempDb::new();
     let serve = Serve::start(&db, &[]);
