@@ -1205,9 +1205,10 @@ fn keep_house(shared: &Shared) {
         if store.is_none() {
             store = open_store(config).ok();
         }
-        if let Some(open) = store.as_mut() {
-            let before = Utc::now()
-                - chrono::Duration::from_std(config.retention).unwrap_or(chrono::Duration::MAX);
+        let before = chrono::Duration::from_std(config.retention)
+            .ok()
+            .and_then(|retention| Utc::now().checked_sub_signed(retention));
+        if let (Some(open), Some(before)) = (store.as_mut(), before) {
             match open.cleanup(before, false) {
                 Ok(deleted) => {
                     shared
