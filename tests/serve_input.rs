@@ -245,3 +245,18 @@ fn garbage_request_lines_and_headers_are_refused_without_html() {
         200
     );
 }
+
+#[test]
+fn a_request_for_http_2_gets_505_and_its_connection_is_closed() {
+    let db = TempDb::new();
+    let serve = Serve::start(&db, &[]);
+    // Unpatched tiny_http 0.12 never answered this and held the connection's thread forever.
+    for _ in 0..3 {
+        let answer = serve.raw(b"GET /discord/health HTTP/2.0\r\n\r\n");
+        assert_eq!(answer.status, 505, "{answer:?}");
+    }
+    assert_eq!(
+        serve.call_with("GET", "/discord/health", &[], None).status,
+        200
+    );
+}
