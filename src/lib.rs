@@ -6,4 +6,5 @@ pub mod cli;
 pub mod cmd;
 pub mod event;
 pub mod secret;
+pub mod server;
 pub mod store;
