@@ -34,6 +34,7 @@ Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
             [CompletionResult]::new('failed', 'failed', [CompletionResultType]::ParameterValue, 'List dead-lettered events')
             [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Put dead-lettered events back in the queue')
             [CompletionResult]::new('cleanup', 'cleanup', [CompletionResultType]::ParameterValue, 'Delete old processed events')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve the queue over HTTP (for `dq consume` and the original bot)')
             [CompletionResult]::new('consume', 'consume', [CompletionResultType]::ParameterValue, 'Deliver events to Discord (from dq servers, or the local database)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -265,6 +266,24 @@ Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'dq;serve' {
+            [CompletionResult]::new('--bind', '--bind', [CompletionResultType]::ParameterName, 'Address to listen on (port 0 picks a free port)')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Bearer token clients must send [default: generated, stored next to the database]')
+            [CompletionResult]::new('--retention', '--retention', [CompletionResultType]::ParameterName, 'Delete processed events older than this (e.g. 12h, 7d)')
+            [CompletionResult]::new('--workers', '--workers', [CompletionResultType]::ParameterName, 'Threads answering requests (long polls wait without holding one)')
+            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'Drop a client that sends nothing for this long, mid-request or between requests')
+            [CompletionResult]::new('--retry-backoff', '--retry-backoff', [CompletionResultType]::ParameterName, 'Backoff after a first failed attempt; each later one waits ten times longer')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
+            [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
+            [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
+            [CompletionResult]::new('--no-auth', '--no-auth', [CompletionResultType]::ParameterName, 'Accept requests without a token (for the original bot); anyone who reaches the port can then read and change the queue')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document instead of text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'dq;consume' {
             [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'A dq server or original Flask API to take events from (repeatable); none means the local database (--db)')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Bearer token for the sources (the one `dq serve` printed)')
@@ -307,6 +326,7 @@ Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
             [CompletionResult]::new('failed', 'failed', [CompletionResultType]::ParameterValue, 'List dead-lettered events')
             [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Put dead-lettered events back in the queue')
             [CompletionResult]::new('cleanup', 'cleanup', [CompletionResultType]::ParameterValue, 'Delete old processed events')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve the queue over HTTP (for `dq consume` and the original bot)')
             [CompletionResult]::new('consume', 'consume', [CompletionResultType]::ParameterValue, 'Deliver events to Discord (from dq servers, or the local database)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -353,6 +373,9 @@ Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
             break
         }
         'dq;help;cleanup' {
+            break
+        }
+        'dq;help;serve' {
             break
         }
         'dq;help;consume' {

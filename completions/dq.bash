@@ -37,6 +37,9 @@ _dq() {
             dq,retry)
                 cmd="dq__subcmd__retry"
                 ;;
+            dq,serve)
+                cmd="dq__subcmd__serve"
+                ;;
             dq,stats)
                 cmd="dq__subcmd__stats"
                 ;;
@@ -60,6 +63,9 @@ _dq() {
                 ;;
             dq__subcmd__help,retry)
                 cmd="dq__subcmd__help__subcmd__retry"
+                ;;
+            dq__subcmd__help,serve)
+                cmd="dq__subcmd__help__subcmd__serve"
                 ;;
             dq__subcmd__help,stats)
                 cmd="dq__subcmd__help__subcmd__stats"
@@ -140,7 +146,7 @@ _dq() {
 
     case "${cmd}" in
         dq)
-            opts="-h -V --db --json --max-attempts --busy-timeout-ms --help --version publish stats failed retry cleanup consume completions help"
+            opts="-h -V --db --json --max-attempts --busy-timeout-ms --help --version publish stats failed retry cleanup serve consume completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -377,7 +383,7 @@ _dq() {
             return 0
             ;;
         dq__subcmd__help)
-            opts="publish stats failed retry cleanup consume completions help"
+            opts="publish stats failed retry cleanup serve consume completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -573,6 +579,20 @@ _dq() {
             return 0
             ;;
         dq__subcmd__help__subcmd__retry)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dq__subcmd__help__subcmd__serve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1217,6 +1237,67 @@ _dq() {
                 return 0
             fi
             case "${prev}" in
+                --db)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --max-attempts)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --busy-timeout-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dq__subcmd__serve)
+            opts="-h -V --bind --token --no-auth --retention --workers --request-timeout --retry-backoff --db --json --max-attempts --busy-timeout-ms --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --bind)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retention)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --workers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-backoff)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --db)
                     local oldifs
                     if [ -n "${IFS+x}" ]; then

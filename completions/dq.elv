@@ -31,6 +31,7 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand failed 'List dead-lettered events'
             cand retry 'Put dead-lettered events back in the queue'
             cand cleanup 'Delete old processed events'
+            cand serve 'Serve the queue over HTTP (for `dq consume` and the original bot)'
             cand consume 'Deliver events to Discord (from dq servers, or the local database)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -240,6 +241,23 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'dq;serve'= {
+            cand --bind 'Address to listen on (port 0 picks a free port)'
+            cand --token 'Bearer token clients must send [default: generated, stored next to the database]'
+            cand --retention 'Delete processed events older than this (e.g. 12h, 7d)'
+            cand --workers 'Threads answering requests (long polls wait without holding one)'
+            cand --request-timeout 'Drop a client that sends nothing for this long, mid-request or between requests'
+            cand --retry-backoff 'Backoff after a first failed attempt; each later one waits ten times longer'
+            cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
+            cand --max-attempts 'Failed attempts after which an event is dead-lettered'
+            cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
+            cand --no-auth 'Accept requests without a token (for the original bot); anyone who reaches the port can then read and change the queue'
+            cand --json 'Print one JSON document instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'dq;consume'= {
             cand --source 'A dq server or original Flask API to take events from (repeatable); none means the local database (--db)'
             cand --token 'Bearer token for the sources (the one `dq serve` printed)'
@@ -280,6 +298,7 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand failed 'List dead-lettered events'
             cand retry 'Put dead-lettered events back in the queue'
             cand cleanup 'Delete old processed events'
+            cand serve 'Serve the queue over HTTP (for `dq consume` and the original bot)'
             cand consume 'Deliver events to Discord (from dq servers, or the local database)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -314,6 +333,8 @@ set edit:completion:arg-completer[dq] = {|@words|
         &'dq;help;retry'= {
         }
         &'dq;help;cleanup'= {
+        }
+        &'dq;help;serve'= {
         }
         &'dq;help;consume'= {
         }

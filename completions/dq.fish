@@ -35,6 +35,7 @@ complete -c dq -n "__fish_dq_needs_command" -f -a "stats" -d 'Count events by st
 complete -c dq -n "__fish_dq_needs_command" -f -a "failed" -d 'List dead-lettered events'
 complete -c dq -n "__fish_dq_needs_command" -f -a "retry" -d 'Put dead-lettered events back in the queue'
 complete -c dq -n "__fish_dq_needs_command" -f -a "cleanup" -d 'Delete old processed events'
+complete -c dq -n "__fish_dq_needs_command" -f -a "serve" -d 'Serve the queue over HTTP (for `dq consume` and the original bot)'
 complete -c dq -n "__fish_dq_needs_command" -f -a "consume" -d 'Deliver events to Discord (from dq servers, or the local database)'
 complete -c dq -n "__fish_dq_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c dq -n "__fish_dq_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -182,6 +183,19 @@ complete -c dq -n "__fish_dq_using_subcommand cleanup" -l include-failed -d 'Als
 complete -c dq -n "__fish_dq_using_subcommand cleanup" -l json -d 'Print one JSON document instead of text'
 complete -c dq -n "__fish_dq_using_subcommand cleanup" -s h -l help -d 'Print help'
 complete -c dq -n "__fish_dq_using_subcommand cleanup" -s V -l version -d 'Print version'
+complete -c dq -n "__fish_dq_using_subcommand serve" -l bind -d 'Address to listen on (port 0 picks a free port)' -r
+complete -c dq -n "__fish_dq_using_subcommand serve" -l token -d 'Bearer token clients must send [default: generated, stored next to the database]' -r
+complete -c dq -n "__fish_dq_using_subcommand serve" -l retention -d 'Delete processed events older than this (e.g. 12h, 7d)' -r
+complete -c dq -n "__fish_dq_using_subcommand serve" -l workers -d 'Threads answering requests (long polls wait without holding one)' -r
+complete -c dq -n "__fish_dq_using_subcommand serve" -l request-timeout -d 'Drop a client that sends nothing for this long, mid-request or between requests' -r
+complete -c dq -n "__fish_dq_using_subcommand serve" -l retry-backoff -d 'Backoff after a first failed attempt; each later one waits ten times longer' -r
+complete -c dq -n "__fish_dq_using_subcommand serve" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
+complete -c dq -n "__fish_dq_using_subcommand serve" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
+complete -c dq -n "__fish_dq_using_subcommand serve" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
+complete -c dq -n "__fish_dq_using_subcommand serve" -l no-auth -d 'Accept requests without a token (for the original bot); anyone who reaches the port can then read and change the queue'
+complete -c dq -n "__fish_dq_using_subcommand serve" -l json -d 'Print one JSON document instead of text'
+complete -c dq -n "__fish_dq_using_subcommand serve" -s h -l help -d 'Print help'
+complete -c dq -n "__fish_dq_using_subcommand serve" -s V -l version -d 'Print version'
 complete -c dq -n "__fish_dq_using_subcommand consume" -l source -d 'A dq server or original Flask API to take events from (repeatable); none means the local database (--db)' -r
 complete -c dq -n "__fish_dq_using_subcommand consume" -l token -d 'Bearer token for the sources (the one `dq serve` printed)' -r
 complete -c dq -n "__fish_dq_using_subcommand consume" -l header -d 'Extra header on source requests, e.g. "X-Github-Token: ..." for a private Codespace port (repeatable)' -r
@@ -209,14 +223,15 @@ complete -c dq -n "__fish_dq_using_subcommand completions" -l busy-timeout-ms -d
 complete -c dq -n "__fish_dq_using_subcommand completions" -l json -d 'Print one JSON document instead of text'
 complete -c dq -n "__fish_dq_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c dq -n "__fish_dq_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup consume completions help" -f -a "publish" -d 'Store an event in the local queue (prints its id)'
-complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup consume completions help" -f -a "stats" -d 'Count events by state and show the configuration dq sees'
-complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup consume completions help" -f -a "failed" -d 'List dead-lettered events'
-complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup consume completions help" -f -a "retry" -d 'Put dead-lettered events back in the queue'
-complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup consume completions help" -f -a "cleanup" -d 'Delete old processed events'
-complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup consume completions help" -f -a "consume" -d 'Deliver events to Discord (from dq servers, or the local database)'
-complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup consume completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup consume completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume completions help" -f -a "publish" -d 'Store an event in the local queue (prints its id)'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume completions help" -f -a "stats" -d 'Count events by state and show the configuration dq sees'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume completions help" -f -a "failed" -d 'List dead-lettered events'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume completions help" -f -a "retry" -d 'Put dead-lettered events back in the queue'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume completions help" -f -a "cleanup" -d 'Delete old processed events'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume completions help" -f -a "serve" -d 'Serve the queue over HTTP (for `dq consume` and the original bot)'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume completions help" -f -a "consume" -d 'Deliver events to Discord (from dq servers, or the local database)'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dq -n "__fish_dq_using_subcommand help; and __fish_seen_subcommand_from publish" -f -a "backup-error" -d 'A backup failed'
 complete -c dq -n "__fish_dq_using_subcommand help; and __fish_seen_subcommand_from publish" -f -a "backup-success" -d 'A backup finished'
 complete -c dq -n "__fish_dq_using_subcommand help; and __fish_seen_subcommand_from publish" -f -a "minecraft-status" -d 'The Minecraft server changed state'

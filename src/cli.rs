@@ -87,6 +87,8 @@ pub enum Command {
     Retry(RetryArgs),
     /// Delete old processed events
     Cleanup(CleanupArgs),
+    /// Serve the queue over HTTP (for `dq consume` and the original bot)
+    Serve(ServeArgs),
     /// Deliver events to Discord (from dq servers, or the local database)
     Consume(ConsumeArgs),
     /// Print a shell completion script
@@ -278,6 +280,67 @@ pub struct CleanupArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port)
+    #[arg(
+        long,
+        env = "DQ_BIND",
+        default_value = "127.0.0.1:8080",
+        value_name = "ADDR"
+    )]
+    pub bind: String,
+
+    /// Bearer token clients must send [default: generated, stored next to the database]
+    #[arg(long, env = "DQ_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub token: Option<String>,
+
+    /// Accept requests without a token (for the original bot); anyone who reaches the port
+    /// can then read and change the queue
+    #[arg(long, env = "DQ_NO_AUTH")]
+    pub no_auth: bool,
+
+    /// Delete processed events older than this (e.g. 12h, 7d)
+    #[arg(
+        long,
+        env = "DQ_RETENTION",
+        default_value = "7d",
+        value_name = "DURATION",
+        value_parser = parse_duration
+    )]
+    pub retention: Duration,
+
+    /// Threads answering requests (long polls wait without holding one)
+    #[arg(
+        long,
+        env = "DQ_WORKERS",
+        default_value_t = 8,
+        value_name = "N",
+        value_parser = clap::value_parser!(u16).range(1..=256)
+    )]
+    pub workers: u16,
+
+    /// Drop a client that sends nothing for this long, mid-request or between requests
+    #[arg(
+        long,
+        env = "DQ_REQUEST_TIMEOUT",
+        default_value = "10s",
+        value_name = "DURATION",
+        value_parser = parse_positive_duration
+    )]
+    pub request_timeout: Duration,
+
+    /// Backoff after a first failed attempt; each later one waits ten times longer
+    #[arg(
+        long,
+        env = "DQ_RETRY_BACKOFF",
+        default_value = "60s",
+        value_name = "DURATION",
+        value_parser = parse_duration
+    )]
+    pub retry_backoff: Duration,
+}
+
+#[derive(Debug, Args)]
 pub struct CompletionsArgs {
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
@@ -454,6 +517,15 @@ pub fn parse_field(text: &str) -> Result<(String, Value), String> {
         return Err(format!("{text:?} has an empty key"));
     }
     Ok((key.into(), value))
+}
+
+fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    let duration = parse_duration(text)?;
+    if duration.is_zero() {
+        Err("must be at least 1s".into())
+    } else {
+        Ok(duration)
+    }
 }
 
 /// A duration such as `90`, `30s`, `10m`, `2h` or `1d` (a bare number is seconds).

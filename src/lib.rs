@@ -8,4 +8,5 @@ pub mod cmd;
 pub mod discord;
 pub mod event;
 pub mod secret;
+pub mod server;
 pub mod store;

@@ -368,7 +368,10 @@ impl Store {
     /// `now + claim.lease`; nobody else gets them until they are marked or the lease ends.
     pub fn claim(&mut self, claim: Claim, now: DateTime<Utc>) -> Result<Vec<Event>> {
         let now_ms = now.timestamp_millis();
-        let due = "processed = 0 AND attempts < ?1
+        // `+processed` keeps SQLite off idx_processed here: through it, a backlog of pending
+        // events is collected and sorted by id on every claim (75 ms at 100,000 pending);
+        // scanning in id order stops at the first due ones (0.1 ms).
+        let due = "+processed = 0 AND attempts < ?1
             AND (next_attempt_ms IS NULL OR next_attempt_ms <= ?2)
             AND (lease_until_ms IS NULL OR lease_until_ms <= ?2)";
         let mut events = if claim.lease.is_zero() {

@@ -15,6 +15,7 @@ mod admin;
 mod completions;
 mod consume;
 mod publish;
+mod serve;
 
 /// An error of use found after parsing (a bad batch line, a payload too large): exit code 2.
 #[derive(Debug)]
@@ -81,6 +82,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Retry(args) => admin::retry(&settings, &args),
         Command::Cleanup(args) => admin::cleanup(&settings, &args),
         Command::Completions(args) => completions::run(&args),
+        Command::Serve(args) => serve::run(&settings, &args),
         Command::Consume(args) => consume::run(&settings, args),
     }
 }

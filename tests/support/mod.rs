@@ -2,6 +2,8 @@
 //! Each area of tests adds its own file here (`serve.rs`, `discord.rs`, ...).
 #![allow(dead_code)]
 
+pub mod serve;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -20,6 +22,11 @@ pub fn dq() -> Command {
         "DISCORD_WEBHOOK_URL",
         "DISCORD_BOT_TOKEN",
         "DISCORD_API_BASE",
+        "DQ_NO_AUTH",
+        "DQ_RETENTION",
+        "DQ_WORKERS",
+        "DQ_REQUEST_TIMEOUT",
+        "DQ_RETRY_BACKOFF",
         "CODESPACE_NAME",
         "GITHUB_CODESPACES_PORT_FORWARDING_DOMAIN",
         "RENDER",
