@@ -294,6 +294,7 @@ Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Long-poll a source for this many seconds')
             [CompletionResult]::new('--poll', '--poll', [CompletionResultType]::ParameterName, 'Poll a source that answers at once (does not long-poll) this often, in seconds')
             [CompletionResult]::new('--lease', '--lease', [CompletionResultType]::ParameterName, 'How long claimed events stay reserved for this consumer, in seconds')
+            [CompletionResult]::new('--retry-backoff', '--retry-backoff', [CompletionResultType]::ParameterName, 'Local database only: backoff after a first failed attempt; each later one waits ten times longer (with --source, the server''s --retry-backoff applies)')
             [CompletionResult]::new('--lang', '--lang', [CompletionResultType]::ParameterName, 'Language of the messages')
             [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Answer /health and /metrics on this address [default on Render: 0.0.0.0:$PORT]')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')

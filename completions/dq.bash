@@ -261,7 +261,7 @@ _dq() {
             return 0
             ;;
         dq__subcmd__consume)
-            opts="-h -V --source --token --header --webhook --bot-token --discord-api --mention --dry-run --once --wait --poll --lease --lang --listen --db --json --max-attempts --busy-timeout-ms --help --version"
+            opts="-h -V --source --token --header --webhook --bot-token --discord-api --mention --dry-run --once --wait --poll --lease --retry-backoff --lang --listen --db --json --max-attempts --busy-timeout-ms --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -300,6 +300,10 @@ _dq() {
                     return 0
                     ;;
                 --lease)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-backoff)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

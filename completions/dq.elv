@@ -268,6 +268,7 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand --wait 'Long-poll a source for this many seconds'
             cand --poll 'Poll a source that answers at once (does not long-poll) this often, in seconds'
             cand --lease 'How long claimed events stay reserved for this consumer, in seconds'
+            cand --retry-backoff 'Local database only: backoff after a first failed attempt; each later one waits ten times longer (with --source, the server''s --retry-backoff applies)'
             cand --lang 'Language of the messages'
             cand --listen 'Answer /health and /metrics on this address [default on Render: 0.0.0.0:$PORT]'
             cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'

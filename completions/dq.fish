@@ -205,6 +205,7 @@ complete -c dq -n "__fish_dq_using_subcommand consume" -l discord-api -d 'Base U
 complete -c dq -n "__fish_dq_using_subcommand consume" -l wait -d 'Long-poll a source for this many seconds' -r
 complete -c dq -n "__fish_dq_using_subcommand consume" -l poll -d 'Poll a source that answers at once (does not long-poll) this often, in seconds' -r
 complete -c dq -n "__fish_dq_using_subcommand consume" -l lease -d 'How long claimed events stay reserved for this consumer, in seconds' -r
+complete -c dq -n "__fish_dq_using_subcommand consume" -l retry-backoff -d 'Local database only: backoff after a first failed attempt; each later one waits ten times longer (with --source, the server\'s --retry-backoff applies)' -r
 complete -c dq -n "__fish_dq_using_subcommand consume" -l lang -d 'Language of the messages' -r -f -a "es\t'Spanish, as the original messages'
 en\t'English'"
 complete -c dq -n "__fish_dq_using_subcommand consume" -l listen -d 'Answer /health and /metrics on this address [default on Render: 0.0.0.0:$PORT]' -r

@@ -445,6 +445,17 @@ pub struct ConsumeArgs {
     )]
     pub lease: u64,
 
+    /// Local database only: backoff after a first failed attempt; each later one waits ten
+    /// times longer (with --source, the server's --retry-backoff applies)
+    #[arg(
+        long,
+        env = "DQ_RETRY_BACKOFF",
+        default_value = "60s",
+        value_name = "DURATION",
+        value_parser = parse_duration
+    )]
+    pub retry_backoff: Duration,
+
     /// Language of the messages
     #[arg(long, env = "DQ_LANG", value_enum, default_value_t = Lang::Es)]
     pub lang: Lang,

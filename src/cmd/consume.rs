@@ -22,7 +22,7 @@ use crate::client::{HttpSource, SourceConfig};
 use crate::discord::{self, Lang, Outcome, RenderOptions, RetryPlan, Sink, Target};
 use crate::event::Event;
 use crate::secret::mask_url;
-use crate::store::{Claim, Failure, Store};
+use crate::store::{Claim, Failure, Policy, Store};
 
 /// Events claimed at a time: one message's worth, so leases stay short and a failure costs
 /// few attempts.
@@ -115,6 +115,12 @@ pub fn run(settings: &Settings, args: ConsumeArgs) -> Result<ExitCode> {
     if let Some(address) = listen {
         serve_health(&address, Arc::clone(&metrics))?;
     }
+    // Local mode applies the server's rules itself, so it takes serve's backoff setting too.
+    let local_policy = Policy {
+        backoff_base: args.retry_backoff,
+        backoff_cap: Policy::default().backoff_cap.max(args.retry_backoff),
+        ..settings.policy
+    };
     let in_flight = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut workers = Vec::new();
@@ -126,7 +132,7 @@ pub fn run(settings: &Settings, args: ConsumeArgs) -> Result<ExitCode> {
                 headers: args.headers.clone(),
             }))),
             SourceSpec::Local => Box::new(Local {
-                store: settings.open_store()?,
+                store: Store::open(&settings.db_path, local_policy, settings.busy_timeout)?,
                 name: format!("local:{}", settings.db_path.display()),
                 stop: Arc::clone(&stop),
             }),

@@ -17,7 +17,9 @@
 //! What tests configure: `Config` (rate limit, unknown webhook → 404 10015, users whose DMs are
 //! closed → 403 50007, the bot token → 401 otherwise, a delay before answering) and a queue
 //! of `Fault`s applied to the next message requests (a status such as 500/502, a dropped
-//! connection, a message accepted whose answer is lost, a forced 429).
+//! connection, a message accepted whose answer is lost, a forced 429). `Config::chaos` instead
+//! draws those faults at random, at given rates, from a seeded generator (the crash suite), so
+//! a failing run can be replayed with its printed seed; `injected()` counts what was applied.
 //!
 //! It speaks HTTP/1.1 with keep-alive over `std::net` rather than tiny_http, because the
 //! faults need to close a connection without answering, which tiny_http cannot do.
@@ -50,6 +52,35 @@ pub struct Config {
     pub bot_token: Option<String>,
     /// Wait this long before answering any request.
     pub delay: Duration,
+    /// Faults drawn at random for message requests while no queued fault is waiting.
+    pub chaos: Option<Chaos>,
+}
+
+/// Random faults on message requests (webhook execute, create message), each request drawing
+/// at most one, from a generator seeded with `seed` (the same seed and the same sequence of
+/// requests give the same faults).
+#[derive(Debug, Clone, Copy)]
+pub struct Chaos {
+    pub seed: u64,
+    /// Share of requests answered 500 or 502 (half each).
+    pub server_error: f64,
+    /// Share of connections closed without an answer, the message not created.
+    pub drop: f64,
+    /// Share of messages created whose answer is then lost (the connection closed).
+    pub lose_response: f64,
+}
+
+/// The faults the fake applied, by kind (queued or drawn by `Chaos`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Injected {
+    /// 5xx answers.
+    pub server_errors: u64,
+    /// Connections dropped before the message was created.
+    pub dropped: u64,
+    /// Messages created whose answer was lost.
+    pub lost_responses: u64,
+    /// Forced 429s (rate-limit answers from `Config::rate_limit` are not counted).
+    pub rate_limited: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -120,6 +151,9 @@ struct State {
     dm_channels: HashMap<String, String>,
     /// bucket → (window start, requests in it).
     windows: HashMap<String, (Instant, u32)>,
+    /// The chaos generator's state; seeded on first use.
+    rng: Option<u64>,
+    injected: Injected,
 }
 
 pub struct FakeDiscord {
@@ -199,6 +233,11 @@ impl FakeDiscord {
     /// Queues faults for the next message requests.
     pub fn push_faults(&self, faults: impl IntoIterator<Item = Fault>) {
         self.state().faults.extend(faults);
+    }
+
+    /// The faults applied so far, by kind.
+    pub fn injected(&self) -> Injected {
+        self.state().injected
     }
 
     /// Every request received so far, in order.
@@ -442,6 +481,7 @@ fn route(state: &mut State, request: &Request, body: &Value) -> Reply {
             if let Some(reply) = limited {
                 return reply;
             }
+            draw_chaos(state);
             if let Some(reply) = fault(state) {
                 return with_headers(reply, headers);
             }
@@ -453,8 +493,7 @@ fn route(state: &mut State, request: &Request, body: &Value) -> Reply {
             }
             let wait = request.query.split('&').any(|param| param == "wait=true");
             let message = post(state, id, body);
-            if let Some(Fault::LoseResponse) = state.faults.front() {
-                state.faults.pop_front();
+            if lose_response(state) {
                 return Reply::Hangup;
             }
             if wait {
@@ -500,6 +539,7 @@ fn route(state: &mut State, request: &Request, body: &Value) -> Reply {
             if let Some(reply) = limited {
                 return reply;
             }
+            draw_chaos(state);
             if let Some(reply) = fault(state) {
                 return with_headers(reply, headers);
             }
@@ -529,12 +569,15 @@ fn route(state: &mut State, request: &Request, body: &Value) -> Reply {
                 });
                 if let Some(existing) = existing {
                     let message = message_object(existing);
+                    // Discord can lose this answer too.
+                    if lose_response(state) {
+                        return Reply::Hangup;
+                    }
                     return with_headers(ok(message), headers);
                 }
             }
             let message = post(state, channel, body);
-            if let Some(Fault::LoseResponse) = state.faults.front() {
-                state.faults.pop_front();
+            if lose_response(state) {
                 return Reply::Hangup;
             }
             with_headers(ok(message), headers)
@@ -583,6 +626,49 @@ fn check_bot(state: &State, request: &Request) -> Option<Reply> {
     }
 }
 
+/// SplitMix64: small, seedable, good enough to spread faults.
+fn next_random(state: &mut State, seed: u64) -> u64 {
+    let value = state.rng.get_or_insert(seed);
+    *value = value.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut mixed = *value;
+    mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    mixed ^ (mixed >> 31)
+}
+
+/// With `Config::chaos` and no queued fault, draws this request's fault (or none) and queues it.
+fn draw_chaos(state: &mut State) {
+    let Some(chaos) = state.config.chaos else {
+        return;
+    };
+    if !state.faults.is_empty() {
+        return;
+    }
+    let draw = next_random(state, chaos.seed);
+    // 53 random bits as a fraction in [0, 1).
+    let roll = (draw >> 11) as f64 / (1u64 << 53) as f64;
+    let fault = if roll < chaos.server_error {
+        Fault::Status(if draw & 1 == 0 { 500 } else { 502 })
+    } else if roll < chaos.server_error + chaos.drop {
+        Fault::Drop
+    } else if roll < chaos.server_error + chaos.drop + chaos.lose_response {
+        Fault::LoseResponse
+    } else {
+        return;
+    };
+    state.faults.push_back(fault);
+}
+
+/// Applies a queued LoseResponse (after the message was created): true to hang up.
+fn lose_response(state: &mut State) -> bool {
+    if let Some(Fault::LoseResponse) = state.faults.front() {
+        state.faults.pop_front();
+        state.injected.lost_responses += 1;
+        return true;
+    }
+    false
+}
+
 /// The next queued fault that applies before the message is created (all but LoseResponse,
 /// which `route` applies after creating it).
 fn fault(state: &mut State) -> Option<Reply> {
@@ -590,13 +676,18 @@ fn fault(state: &mut State) -> Option<Reply> {
         Fault::LoseResponse => None,
         _ => match state.faults.pop_front()? {
             Fault::Status(status) => {
+                state.injected.server_errors += 1;
                 Some(error(status, 0, &format!("{status}: {}", reason(status))))
             }
-            Fault::Drop => Some(Reply::Hangup),
+            Fault::Drop => {
+                state.injected.dropped += 1;
+                Some(Reply::Hangup)
+            }
             Fault::RateLimited {
                 retry_after,
                 global,
             } => {
+                state.injected.rate_limited += 1;
                 let mut headers = vec![("Retry-After".into(), retry_after.ceil().to_string())];
                 if global {
                     headers.push(("X-RateLimit-Global".into(), "true".into()));

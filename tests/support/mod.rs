@@ -90,6 +90,7 @@ impl TempDb {
             .expect("reading events")
     }
 }
+pub mod crash;
 pub mod discord;
 pub mod queue;
 pub mod source;
