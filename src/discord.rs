@@ -506,31 +506,29 @@ pub fn render(events: &[Event], options: &RenderOptions) -> Value {
     Value::Object(body)
 }
 
-/// Events grouped into messages: consecutive events for the same recipient share a message
-/// while it has room (10 embeds, 6,000 characters).
+/// Events grouped into messages: consecutive events share a channel message while it has
+/// room (10 embeds, 6,000 characters). A direct message (`by_user`) carries one event: its
+/// nonce must be a function of that event alone, because an event whose send failed after
+/// Discord took it can come back next to other events, and a nonce over the new group would
+/// not match the first one, so Discord would post the event again.
 pub fn plan(events: Vec<Event>, by_user: bool, lang: Lang) -> Vec<Vec<Event>> {
-    let mut groups: Vec<(String, usize, Vec<Event>)> = Vec::new();
+    if by_user {
+        return events.into_iter().map(|event| vec![event]).collect();
+    }
+    let mut groups: Vec<(usize, Vec<Event>)> = Vec::new();
     for event in events {
         let size = embed(&event, lang).size();
-        let recipient = if by_user {
-            event.user_id.clone()
-        } else {
-            String::new()
-        };
-        let fits = groups.iter().rposition(|(user, _, _)| *user == recipient);
-        match fits {
-            Some(index)
-                if groups[index].2.len() < limits::EMBEDS
-                    && groups[index].1 + size <= limits::TOTAL
-                    && index + 1 == groups.len() =>
+        match groups.last_mut() {
+            Some((total, group))
+                if group.len() < limits::EMBEDS && *total + size <= limits::TOTAL =>
             {
-                groups[index].1 += size;
-                groups[index].2.push(event);
+                *total += size;
+                group.push(event);
             }
-            _ => groups.push((recipient, size, vec![event])),
+            _ => groups.push((size, vec![event])),
         }
     }
-    groups.into_iter().map(|(_, _, events)| events).collect()
+    groups.into_iter().map(|(_, events)| events).collect()
 }
 
 /// A stable 64-bit hash (FNV-1a): nonces must not change across restarts or Rust versions.
@@ -1258,11 +1256,16 @@ mod tests {
     }
 
     #[test]
-    fn plan_groups_direct_messages_by_user() {
+    fn plan_sends_each_direct_message_alone() {
         let mut events: Vec<Event> = (0..3).map(|_| event("x", json!({}))).collect();
         events[1].user_id = "456".into();
         let groups = plan(events, true, Lang::Es);
-        assert_eq!(groups.len(), 3, "order is kept, so only neighbours share");
+        let sizes: Vec<usize> = groups.iter().map(Vec::len).collect();
+        assert_eq!(
+            sizes,
+            [1, 1, 1],
+            "a DM's nonce must not depend on its neighbours"
+        );
     }
 
     #[test]

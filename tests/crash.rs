@@ -476,3 +476,67 @@ fn two_consumers_on_one_serve_lose_nothing_when_killed() {
         consumers: 2,
     });
 }
+
+/// Found by the bot variant's reasoning, pinned here: a DM whose answer was lost and whose
+/// retries then failed is marked failed; when it comes back, it must go out with the same
+/// nonce even if other events are due with it by then, or Discord posts it a second time.
+#[test]
+fn bot_dm_is_not_repeated_when_a_lost_answer_comes_back_with_new_events() {
+    use support::discord::Fault;
+    let db = TempDb::new();
+    let fake = FakeDiscord::with(Config {
+        bot_token: Some(BOT_TOKEN.into()),
+        ..Config::default()
+    });
+    // Posted but unanswered, then failing until the retries in place run out.
+    fake.push_faults([
+        Fault::LoseResponse,
+        Fault::Status(500),
+        Fault::Status(500),
+        Fault::Status(500),
+        Fault::Status(500),
+        Fault::Status(500),
+    ]);
+    let publish = |tag: &str| {
+        let output = db
+            .dq()
+            .args(["publish", "--user-id", "42", "event", "crash", "--field"])
+            .arg(format!("tag={tag}"))
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+    };
+    publish("first");
+    let log = db.dir.path().join("consume.log");
+    let args: Vec<String> = [
+        "--bot-token",
+        BOT_TOKEN,
+        "--discord-api",
+        &fake.api(),
+        "--lease",
+        "10",
+        "--retry-backoff",
+        "1s",
+    ]
+    .iter()
+    .map(|arg| arg.to_string())
+    .collect();
+    let mut consumer = start_consume(&db, &args, &log);
+    let failed = support::serve::eventually(Duration::from_secs(30), || {
+        std::fs::read_to_string(&log).is_ok_and(|text| text.contains("failed events"))
+    });
+    assert!(failed, "the first send never failed:\n{}", tail(&log, 20));
+    publish("second");
+    let both = support::serve::eventually(Duration::from_secs(30), || {
+        let tags: HashSet<String> = received_tags(&fake).into_iter().flatten().collect();
+        tags.contains("second") && stats(&db)["processed"] == 2
+    });
+    consumer.kill();
+    assert!(both, "not delivered:\n{}", tail(&log, 20));
+    let first = received_tags(&fake)
+        .into_iter()
+        .flatten()
+        .filter(|tag| tag == "first")
+        .count();
+    assert_eq!(first, 1, "posted twice:\n{}", tail(&log, 20));
+}
