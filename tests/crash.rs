@@ -465,7 +465,7 @@ fn webhook_through_serve_loses_nothing_when_serve_and_consume_are_killed() {
 }
 
 /// A DM carries one event (its nonce is the event's), so 2,000 DMs through a 20% fault rate
-/// spend about five minutes in consume's retry pauses: the default run sends 300, and
+/// spend five to seven minutes in consume's retry pauses: the default run sends 300, and
 /// `bot_dms_through_serve_lose_nothing_and_never_repeat_with_2000_events` (ignored) the full
 /// load.
 #[test]
@@ -481,7 +481,7 @@ fn bot_dms_through_serve_lose_nothing_and_never_repeat_when_killed() {
 }
 
 #[test]
-#[ignore = "about six minutes: cargo test --test crash -- --ignored"]
+#[ignore = "about seven minutes: cargo test --test crash -- --ignored"]
 fn bot_dms_through_serve_lose_nothing_and_never_repeat_with_2000_events() {
     run(Variant {
         name: "bot DM via serve, 2,000 events",
