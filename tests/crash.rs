@@ -8,7 +8,8 @@
 //!
 //! Each variant prints one `crash summary` line with its figures (RELIABILITY.md quotes them)
 //! and the seed; `DQ_CRASH_SEED=N cargo test --test crash -- --nocapture` replays the same
-//! fault draws, kill schedule and chunk sizes (process timing still varies).
+//! fault draws, kill schedule and chunk sizes (process timing still varies), and
+//! `DQ_CRASH_LOGS=DIR` keeps the serve and consume logs of each variant.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -417,6 +418,17 @@ fn run(variant: Variant) -> Summary {
         drained.as_secs_f64(),
     );
 
+    // `DQ_CRASH_LOGS=DIR` keeps every variant's serve and consume logs there.
+    if let Some(keep) = std::env::var_os("DQ_CRASH_LOGS") {
+        let keep = PathBuf::from(keep).join(run.variant.name.replace([' ', ','], "-"));
+        std::fs::create_dir_all(&keep).unwrap();
+        for entry in std::fs::read_dir(&run.logs).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|extension| extension == "log") {
+                std::fs::copy(&path, keep.join(path.file_name().unwrap())).unwrap();
+            }
+        }
+    }
     let stats = stats(&run.db);
     let context = || format!("seed {seed}, stats {stats}\n{}", run.logs_tail());
     assert!(unknown.is_empty(), "unknown tags {unknown:?}");
