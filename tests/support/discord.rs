@@ -139,6 +139,8 @@ pub struct Posted {
     pub body: Value,
     pub at: Instant,
     pub wall: SystemTime,
+    /// The message was created but its answer was lost (`Fault::LoseResponse`).
+    pub answer_lost: bool,
 }
 
 #[derive(Default)]
@@ -493,7 +495,7 @@ fn route(state: &mut State, request: &Request, body: &Value) -> Reply {
             }
             let wait = request.query.split('&').any(|param| param == "wait=true");
             let message = post(state, id, body);
-            if lose_response(state) {
+            if lose_response(state, true) {
                 return Reply::Hangup;
             }
             if wait {
@@ -570,14 +572,14 @@ fn route(state: &mut State, request: &Request, body: &Value) -> Reply {
                 if let Some(existing) = existing {
                     let message = message_object(existing);
                     // Discord can lose this answer too.
-                    if lose_response(state) {
+                    if lose_response(state, false) {
                         return Reply::Hangup;
                     }
                     return with_headers(ok(message), headers);
                 }
             }
             let message = post(state, channel, body);
-            if lose_response(state) {
+            if lose_response(state, true) {
                 return Reply::Hangup;
             }
             with_headers(ok(message), headers)
@@ -659,11 +661,17 @@ fn draw_chaos(state: &mut State) {
     state.faults.push_back(fault);
 }
 
-/// Applies a queued LoseResponse (after the message was created): true to hang up.
-fn lose_response(state: &mut State) -> bool {
+/// Applies a queued LoseResponse after the message was created (`created`) or found by its
+/// nonce: true to hang up.
+fn lose_response(state: &mut State, created: bool) -> bool {
     if let Some(Fault::LoseResponse) = state.faults.front() {
         state.faults.pop_front();
         state.injected.lost_responses += 1;
+        if created {
+            if let Some(message) = state.messages.last_mut() {
+                message.answer_lost = true;
+            }
+        }
         return true;
     }
     false
@@ -784,6 +792,7 @@ fn post(state: &mut State, channel: &str, body: &Value) -> Value {
         body: body.clone(),
         at: Instant::now(),
         wall: SystemTime::now(),
+        answer_lost: false,
     };
     let message = message_object(&posted);
     state.messages.push(posted);
