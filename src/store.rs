@@ -15,9 +15,10 @@ use chrono::{DateTime, Utc};
 use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
 use serde::Serialize;
-use serde_json::{Map, Value};
 
-use crate::event::{format_timestamp, parse_timestamp, Event, NewEvent, ValidEvent};
+use crate::event::{
+    format_timestamp, parse_timestamp, payload_from_text, Event, NewEvent, ValidEvent,
+};
 
 /// Append-only: each entry moves the schema one `user_version` forward. Never edit an entry
 /// that has shipped; add a new one.
@@ -771,13 +772,7 @@ fn text(row: &Row<'_>, index: usize) -> rusqlite::Result<String> {
 }
 
 fn event_from_row(row: &Row<'_>) -> rusqlite::Result<Event> {
-    let payload_text = text(row, 3)?;
-    // A row whose payload is not a JSON object (hand-written, or corrupted) is still
-    // delivered, with its text kept, rather than blocking the queue.
-    let payload = match serde_json::from_str::<Value>(&payload_text) {
-        Ok(Value::Object(map)) => map,
-        _ => Map::from_iter([("raw".to_string(), Value::String(payload_text))]),
-    };
+    let payload = payload_from_text(&text(row, 3)?);
     let last_attempt = match row.get_ref(6)? {
         ValueRef::Null => None,
         _ => Some(text(row, 6)?),
