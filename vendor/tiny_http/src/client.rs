@@ -301,7 +301,10 @@ impl Iterator for ClientConnection {
                                  // se we have to close
                 }
 
-                Err(ReadError::ReadIoError(ref err)) if err.kind() == ErrorKind::TimedOut => {
+                // dq's patch: a socket receive timeout shows as `WouldBlock` on Unix; answer it too.
+                Err(ReadError::ReadIoError(ref err))
+                    if matches!(err.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) =>
+                {
                     // request timeout
                     let writer = self.sink.next().unwrap();
                     let response = json_error(408, "the request did not arrive in time");
