@@ -80,4 +80,5 @@ impl TempDb {
             .expect("reading events")
     }
 }
+pub mod hostile;
 pub mod queue;

@@ -89,6 +89,8 @@ enum ReadError {
     HeadTooLarge,
     /// dq's patch: bytes that are not ASCII in the request line or a header
     NotAscii,
+    /// dq's patch: the connection ended or timed out before a request began
+    Idle,
     /// the client sent an unrecognized `Expect` header
     ExpectationFailed(HTTPVersion),
     ReadIoError(IoError),
@@ -180,7 +182,12 @@ impl ClientConnection {
         let (method, path, version, headers) = {
             // reading the request line
             let (method, path, version) = {
-                let line = self.read_next_line(&mut deadline)?;
+                let line = self.read_next_line(&mut deadline).map_err(|error| match error {
+                    // dq's patch: a kept-alive connection that stays idle is closed
+                    // silently; 408 is only for a request that started to arrive.
+                    ReadError::ReadIoError(_) if deadline.is_none() => ReadError::Idle,
+                    error => error,
+                })?;
 
                 parse_request_line(
                     line.as_str().trim(), // TODO: remove this conversion
@@ -316,12 +323,12 @@ impl Iterator for ClientConnection {
 
                 Err(ReadError::ExpectationFailed(ver)) => {
                     let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(417));
-                    response.raw_print(writer, ver, &[], true, None).ok();
+                    let response = json_error(417, "unsupported Expect header");
+                    response.raw_print(writer, ver, &[], false, None).ok();
                     return None; // TODO: should be recoverable, but needs handling in case of body
                 }
 
-                Err(ReadError::ReadIoError(_)) => return None,
+                Err(ReadError::ReadIoError(_)) | Err(ReadError::Idle) => return None,
 
                 Ok(rq) => rq,
             };
@@ -342,6 +349,24 @@ impl Iterator for ClientConnection {
                     .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
                     .ok();
                 return None;
+            }
+
+            // dq's patch: a body that was not read in advance (chunked, over
+            // `PREREAD_BODY_BYTES`, after `Expect`, or with an unreadable length) may be left
+            // partly unread by the application (a 401, 413 or 408 answered first); its rest
+            // must never be parsed as the next request, so the connection ends with this one.
+            let body_left_on_socket = rq.headers().iter().any(|h| {
+                h.field.equiv("Transfer-Encoding")
+                    || h.field.equiv("Expect")
+                    || (h.field.equiv("Content-Length")
+                        && h.value
+                            .as_str()
+                            .trim()
+                            .parse::<usize>()
+                            .map_or(true, |length| length > crate::request::PREREAD_BODY_BYTES))
+            });
+            if body_left_on_socket {
+                self.no_more_requests = true;
             }
 
             // updating the status of the connection

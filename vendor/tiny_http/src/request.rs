@@ -129,7 +129,7 @@ impl From<IoError> for RequestCreationError {
 /// dq's patch: bodies up to this size (dq's own limit) are read on the connection's thread,
 /// within the request's deadline, so a client trickling its body never holds one of the
 /// application's worker threads. Upstream read only bodies up to 1 KiB in advance.
-const PREREAD_BODY_BYTES: usize = 64 * 1024;
+pub(crate) const PREREAD_BODY_BYTES: usize = 64 * 1024;
 
 pub fn new_request<R, W>(
     secure: bool,
