@@ -91,5 +91,6 @@ impl TempDb {
     }
 }
 pub mod discord;
+pub mod hostile;
 pub mod queue;
 pub mod source;
