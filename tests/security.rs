@@ -18,6 +18,8 @@ const TOKEN: &str = "tok3n-SECRET-4f9a2c";
 const WEBHOOK: &str = "https://discord.com/api/webhooks/123456/WEBHOOK-SECRET-77";
 const BOT_TOKEN: &str = "BOT-SECRET-token.9x";
 const USER_ID: &str = "424242USER-SECRET";
+const SOURCE: &str = "http://dq:SOURCE-SECRET@127.0.0.1:9/";
+const HEADER: &str = "X-Github-Token: GH-HEADER-SECRET";
 
 /// Every secret dq may be given, as its environment variable sets it.
 const SECRET_ENV: &[(&str, &str)] = &[
@@ -25,6 +27,8 @@ const SECRET_ENV: &[(&str, &str)] = &[
     ("DISCORD_WEBHOOK_URL", WEBHOOK),
     ("DISCORD_BOT_TOKEN", BOT_TOKEN),
     ("DISCORD_USER_ID", USER_ID),
+    ("DQ_SOURCES", SOURCE),
+    ("DQ_HEADER", HEADER),
 ];
 
 /// The parts of each secret that must never be printed (a masked URL keeps its host).
@@ -34,10 +38,11 @@ const NEEDLES: &[&str] = &[
     "api/webhooks/123456",
     BOT_TOKEN,
     "USER-SECRET",
+    "SOURCE-SECRET",
+    "GH-HEADER-SECRET",
 ];
 
 /// (subcommand words, flag, environment variable, secret): each secret-bearing flag.
-/// `dq consume` adds its `--token`, `--webhook`, `--bot-token` rows here.
 const SECRET_FLAGS: &[(&[&str], &str, &str, &str)] = &[
     (&["serve"], "--token", "DQ_TOKEN", TOKEN),
     (
@@ -58,9 +63,14 @@ const SECRET_FLAGS: &[(&[&str], &str, &str, &str)] = &[
         "DISCORD_USER_ID",
         USER_ID,
     ),
+    (&["consume"], "--token", "DQ_TOKEN", TOKEN),
+    (&["consume"], "--webhook", "DISCORD_WEBHOOK_URL", WEBHOOK),
+    (&["consume"], "--bot-token", "DISCORD_BOT_TOKEN", BOT_TOKEN),
+    (&["consume"], "--source", "DQ_SOURCES", SOURCE),
+    (&["consume"], "--header", "DQ_HEADER", HEADER),
 ];
 
-/// Every subcommand whose `--help` is checked. `dq consume` adds `&["consume"]`.
+/// Every subcommand whose `--help` is checked.
 const SUBCOMMANDS: &[&[&str]] = &[
     &[],
     &["publish"],
@@ -76,6 +86,7 @@ const SUBCOMMANDS: &[&[&str]] = &[
     &["retry"],
     &["cleanup"],
     &["serve"],
+    &["consume"],
     &["completions"],
 ];
 
@@ -174,6 +185,10 @@ fn runtime_errors_do_not_echo_secrets() {
         &["publish", "minecraft-status", "--status", "exploded"],
         &["retry", "99999"],
         &["serve", "--bind", "not-an-address"],
+        // A source that cannot be reached, with every secret in the environment: the
+        // source's credentials, the token, the webhook and the header stay out of the log.
+        &["consume", "--once"],
+        &["consume", "--once", "--webhook", "not a url"],
     ];
     for args in cases {
         let output = with_secrets(&db).args(*args).output().unwrap();
