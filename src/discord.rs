@@ -899,19 +899,24 @@ pub fn webhook_url(pasted: &str, api: &str) -> Result<String> {
 pub struct RetryPlan {
     /// Waits before each new try; when they run out the failure is reported.
     pub delays: Vec<Duration>,
-    /// No try starts after this (the events' lease must not run out mid-send).
+    /// No retry starts after this (the marks must land within the events' lease).
     pub deadline: Instant,
+    /// No send at all starts after this, nor a rate-limit wait that would end after it: once
+    /// the lease is over another consumer may hold the events, and sending them would
+    /// deliver them twice.
+    pub lease_end: Instant,
 }
 
 impl RetryPlan {
     /// About 0.5, 1, 2, 4, 8 s.
-    pub fn standard(deadline: Instant) -> RetryPlan {
+    pub fn standard(deadline: Instant, lease_end: Instant) -> RetryPlan {
         RetryPlan {
             delays: [500, 1000, 2000, 4000, 8000]
                 .into_iter()
                 .map(Duration::from_millis)
                 .collect(),
             deadline,
+            lease_end,
         }
     }
 }
@@ -925,7 +930,7 @@ pub struct Delivery {
     pub retries: u32,
     /// 429 answers seen on the way.
     pub rate_limited: u32,
-    /// Stopped by a shutdown before Discord took the message; nothing should be marked.
+    /// Not sent, by a shutdown or because the lease would end first: nothing should be marked.
     pub interrupted: bool,
 }
 
@@ -984,7 +989,9 @@ impl Sink {
         };
         let mut delays = plan.delays.iter();
         loop {
-            if self.stop.load(Ordering::Relaxed) && delivery.retries + delivery.rate_limited > 0 {
+            let stopping =
+                self.stop.load(Ordering::Relaxed) && delivery.retries + delivery.rate_limited > 0;
+            if stopping || Instant::now() >= plan.lease_end {
                 delivery.interrupted = true;
                 return delivery;
             }
@@ -997,8 +1004,13 @@ impl Sink {
                 }
             };
             match &answer.outcome {
-                Outcome::RateLimited { .. } => {
+                Outcome::RateLimited { retry_after, .. } => {
                     delivery.rate_limited += 1;
+                    if Instant::now() + *retry_after >= plan.lease_end {
+                        delivery.outcome = answer.outcome;
+                        delivery.interrupted = true;
+                        return delivery;
+                    }
                     // The limits now say how long to wait; the next request waits it out.
                     continue;
                 }

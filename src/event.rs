@@ -24,6 +24,9 @@ pub struct Event {
     pub id: i64,
     pub user_id: String,
     pub event_type: String,
+    /// An object; a source that sends the payload as a JSON string (or anything else) is
+    /// read leniently rather than failing the whole claim.
+    #[serde(deserialize_with = "lenient_payload")]
     pub payload: Map<String, Value>,
     pub created_at: String,
     #[serde(default)]
@@ -40,6 +43,28 @@ impl Event {
     pub fn created_utc(&self) -> Option<DateTime<Utc>> {
         parse_timestamp(&self.created_at)
     }
+}
+
+/// A payload as stored or sent by any system: a JSON object, or its text. Anything that is
+/// not an object (hand-written rows, corruption) is kept whole under `raw`, so the event is
+/// still delivered and nothing blocks the queue.
+pub fn payload_from_text(text: &str) -> Map<String, Value> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::from_iter([("raw".to_string(), Value::String(text.to_string()))]),
+    }
+}
+
+fn lenient_payload<'de, D>(deserializer: D) -> Result<Map<String, Value>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Ok(match Value::deserialize(deserializer)? {
+        Value::Object(map) => map,
+        Value::String(text) => payload_from_text(&text),
+        Value::Null => Map::new(),
+        other => Map::from_iter([("raw".to_string(), other)]),
+    })
 }
 
 /// An event that has not been stored yet: what `dq publish`, a batch line and
@@ -196,6 +221,18 @@ mod tests {
             user_id: String::new(),
             dedup_key: None,
         }
+    }
+
+    #[test]
+    fn events_from_a_source_accept_the_payload_as_an_object_or_its_text() {
+        let object = r#"{"id":1,"user_id":"","event_type":"t","payload":{"a":1},"created_at":"x"}"#;
+        let text =
+            r#"{"id":1,"user_id":"","event_type":"t","payload":"{\"a\": 1}","created_at":"x"}"#;
+        let odd = r#"{"id":1,"user_id":"","event_type":"t","payload":[1],"created_at":"x"}"#;
+        let payload = |json: &str| serde_json::from_str::<Event>(json).unwrap().payload;
+        assert_eq!(payload(object), payload(text));
+        assert_eq!(payload(odd)["raw"], json!([1]));
+        assert_eq!(payload_from_text("not json")["raw"], json!("not json"));
     }
 
     #[test]

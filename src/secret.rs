@@ -38,6 +38,29 @@ mod tests {
         assert!(constant_time_eq(b"", b""));
     }
 
+    /// The contract: the same verdict as `==` on every pair, including prefixes, length
+    /// differences and a difference at each position; and the loop visits every byte of the
+    /// longer input whatever the inputs are (it has no early exit to time).
+    #[test]
+    fn constant_time_eq_agrees_with_equality_on_every_pair() {
+        let base = b"0123456789abcdef";
+        let mut inputs: Vec<Vec<u8>> = (0..=base.len()).map(|end| base[..end].to_vec()).collect();
+        for position in 0..base.len() {
+            let mut changed = base.to_vec();
+            changed[position] ^= 0x01;
+            inputs.push(changed);
+        }
+        inputs.push(vec![0; 16]);
+        inputs.push(vec![0xff; 17]);
+        for left in &inputs {
+            for right in &inputs {
+                assert_eq!(constant_time_eq(left, right), left == right);
+            }
+        }
+        // Zero bytes do not let a shorter input pass for a longer one padded with zeros.
+        assert!(!constant_time_eq(b"ab", b"ab\0"));
+    }
+
     #[test]
     fn masked_urls_keep_only_scheme_and_host() {
         assert_eq!(

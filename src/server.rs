@@ -69,6 +69,10 @@ pub struct Config {
 /// A bound server; `run` serves until the stop flag is set.
 pub struct Server {
     shared: Arc<Shared>,
+    /// One connection per worker and one for the lobby, opened by `bind`: once the address
+    /// is printed, a database damaged or locked by then costs 503s, not the process.
+    worker_stores: Vec<Store>,
+    lobby_store: Store,
 }
 
 struct Shared {
@@ -109,7 +113,13 @@ impl Server {
             .local_addr()
             .context("reading the listening address")?;
         let http = http_server(&listener)?;
+        let worker_stores = (0..config.workers.max(1))
+            .map(|_| open_store(&config))
+            .collect::<Result<Vec<Store>>>()?;
+        let lobby_store = open_store(&config)?;
         Ok(Server {
+            worker_stores,
+            lobby_store,
             shared: Arc::new(Shared {
                 config,
                 addr,
@@ -136,15 +146,14 @@ impl Server {
     pub fn run(self, stop: &AtomicBool) -> Result<()> {
         let config = &self.shared.config;
         let mut workers = Vec::with_capacity(config.workers);
-        for index in 0..config.workers.max(1) {
-            let store = open_store(config)?;
+        for (index, store) in self.worker_stores.into_iter().enumerate() {
             let shared = Arc::clone(&self.shared);
             workers.push(spawn(&format!("dq-worker-{index}"), move || {
                 work(&shared, store)
             })?);
         }
         let lobby = {
-            let store = open_store(config)?;
+            let store = self.lobby_store;
             let shared = Arc::clone(&self.shared);
             spawn("dq-lobby", move || wait_in_lobby(&shared, store))?
         };
@@ -458,6 +467,9 @@ impl From<anyhow::Error> for ApiError {
                     failure.code,
                     DatabaseBusy | DatabaseLocked | ReadOnly | DiskFull | CannotOpen
                         | PermissionDenied | SystemIoFailure | OutOfMemory
+                        // The file was damaged or replaced under us: the queue is unavailable
+                        // until it is restored, which is no fault of the request's.
+                        | DatabaseCorrupt | NotADatabase
                 )
             ) || cause.downcast_ref::<io::Error>().is_some()
         });
@@ -722,7 +734,14 @@ fn authorize(shared: &Shared, request: &Request) -> Result<(), ApiError> {
         .ok_or(ApiError::Unauthorized(
             "missing Authorization: Bearer <token> header",
         ))?;
-    let value = header.value.as_str().trim();
+    check_bearer(header.value.as_str(), token)
+}
+
+/// Checks an `Authorization` value against the token. The token is compared with
+/// [`constant_time_eq`] only, so the answer's timing tells nothing about how much of a guess
+/// was right.
+fn check_bearer(value: &str, token: &str) -> Result<(), ApiError> {
+    let value = value.trim();
     let (scheme, presented) = value
         .split_once(' ')
         .ok_or(ApiError::Unauthorized("malformed Authorization header"))?;
@@ -1339,6 +1358,34 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bearer_check_accepts_only_the_exact_token_and_never_echoes_it() {
+        let token = "s3cret-token";
+        assert!(check_bearer("Bearer s3cret-token", token).is_ok());
+        assert!(check_bearer("bearer  s3cret-token ", token).is_ok());
+        for wrong in [
+            "",
+            "Bearer",
+            "Bearer ",
+            "Bearer s3cret-toke",
+            "Bearer s3cret-token2",
+            "Bearer S3CRET-TOKEN",
+            "Basic s3cret-token",
+            "s3cret-token",
+        ] {
+            let error = check_bearer(wrong, token).unwrap_err();
+            assert_eq!(error.status(), 401, "{wrong:?}");
+            assert!(!error.message().contains(token), "{wrong:?}");
+        }
+        // The comparison is the constant-time one: same verdict on every pair.
+        for presented in ["s3cret-token", "s3cret-tokem", "x", "s3cret-token-longer"] {
+            assert_eq!(
+                check_bearer(&format!("Bearer {presented}"), token).is_ok(),
+                constant_time_eq(presented.as_bytes(), token.as_bytes())
+            );
+        }
+    }
 
     #[test]
     fn routes_parse_and_bad_ids_are_rejected() {

@@ -15,9 +15,10 @@ use chrono::{DateTime, Utc};
 use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
 use serde::Serialize;
-use serde_json::{Map, Value};
 
-use crate::event::{format_timestamp, parse_timestamp, Event, NewEvent, ValidEvent};
+use crate::event::{
+    format_timestamp, parse_timestamp, payload_from_text, Event, NewEvent, ValidEvent,
+};
 
 /// Append-only: each entry moves the schema one `user_version` forward. Never edit an entry
 /// that has shipped; add a new one.
@@ -41,6 +42,9 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE events ADD COLUMN lease_until_ms INTEGER;
     ALTER TABLE events ADD COLUMN dedup_key TEXT;
     CREATE INDEX IF NOT EXISTS idx_dedup ON events(dedup_key) WHERE dedup_key IS NOT NULL;",
+    // 3: unprocessed events in id order, so a claim reads only those, however long the
+    // processed history before them.
+    "CREATE INDEX IF NOT EXISTS idx_pending ON events(id) WHERE processed = 0;",
 ];
 
 /// Default for how long a writer waits for another writer's lock.
@@ -368,15 +372,17 @@ impl Store {
     /// `now + claim.lease`; nobody else gets them until they are marked or the lease ends.
     pub fn claim(&mut self, claim: Claim, now: DateTime<Utc>) -> Result<Vec<Event>> {
         let now_ms = now.timestamp_millis();
-        // `+processed` keeps SQLite off idx_processed here: through it, a backlog of pending
-        // events is collected and sorted by id on every claim (75 ms at 100,000 pending);
-        // scanning in id order stops at the first due ones (0.1 ms).
-        let due = "+processed = 0 AND attempts < ?1
+        // Through idx_processed SQLite would collect and sort the whole backlog on every claim
+        // (75 ms at 100,000 pending); a plain scan in id order passes every processed row
+        // first (65 ms behind 200,000 of them). idx_pending holds only unprocessed ids, in
+        // order: a claim stops at the first due ones (0.04 ms in both cases). INDEXED BY
+        // makes a planner change an error in the tests rather than a slow claim in use.
+        let due = "processed = 0 AND attempts < ?1
             AND (next_attempt_ms IS NULL OR next_attempt_ms <= ?2)
             AND (lease_until_ms IS NULL OR lease_until_ms <= ?2)";
         let mut events = if claim.lease.is_zero() {
             let sql =
-                format!("SELECT {EVENT_COLUMNS} FROM events WHERE {due} ORDER BY id LIMIT ?3");
+                format!("SELECT {EVENT_COLUMNS} FROM events INDEXED BY idx_pending WHERE {due} ORDER BY id LIMIT ?3");
             let mut statement = self.conn.prepare_cached(&sql)?;
             let rows = statement.query_map(
                 params![self.policy.max_attempts, now_ms, claim.limit],
@@ -388,7 +394,7 @@ impl Store {
             let until = now_ms.saturating_add(duration_ms(claim.lease));
             let sql = format!(
                 "UPDATE events SET lease_until_ms = ?4 WHERE id IN
-                 (SELECT id FROM events WHERE {due} ORDER BY id LIMIT ?3)
+                 (SELECT id FROM events INDEXED BY idx_pending WHERE {due} ORDER BY id LIMIT ?3)
                  RETURNING {EVENT_COLUMNS}"
             );
             let tx = self
@@ -771,13 +777,7 @@ fn text(row: &Row<'_>, index: usize) -> rusqlite::Result<String> {
 }
 
 fn event_from_row(row: &Row<'_>) -> rusqlite::Result<Event> {
-    let payload_text = text(row, 3)?;
-    // A row whose payload is not a JSON object (hand-written, or corrupted) is still
-    // delivered, with its text kept, rather than blocking the queue.
-    let payload = match serde_json::from_str::<Value>(&payload_text) {
-        Ok(Value::Object(map)) => map,
-        _ => Map::from_iter([("raw".to_string(), Value::String(payload_text))]),
-    };
+    let payload = payload_from_text(&text(row, 3)?);
     let last_attempt = match row.get_ref(6)? {
         ValueRef::Null => None,
         _ => Some(text(row, 6)?),

@@ -259,6 +259,30 @@ fn consume_waits_out_a_429_without_spending_an_attempt() {
 }
 
 #[test]
+fn consume_sends_nothing_after_its_lease_when_a_429_outlasts_it() {
+    let db = TempDb::new();
+    let fake = FakeDiscord::start();
+    fake.push_faults([Fault::RateLimited {
+        retry_after: 9.5,
+        global: false,
+    }]);
+    let id = publish(&db, &["test"]);
+    let output = consume_webhook(&db, &fake, &["--lease", "10"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("were not sent"),
+        "{}",
+        stderr(&output)
+    );
+    // It gave up at once instead of sending after its lease ends, when another consumer
+    // may hold the event; the event is untouched and comes back when the lease ends.
+    let statuses: Vec<u16> = fake.message_requests().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, vec![429], "{}", stderr(&output));
+    assert_eq!(event(&db, id), (0, 0, None), "a 429 is no attempt");
+    assert_eq!(stats(&db)["leased"], 1);
+}
+
+#[test]
 fn consume_pauses_every_send_on_a_global_429() {
     let db = TempDb::new();
     let fake = FakeDiscord::start();

@@ -465,8 +465,10 @@ impl Worker {
         };
         let name = self.source.name();
         let key = self.source.key();
-        // Retries in place stop in time for the marks to land within the lease.
+        // Retries in place stop in time for the marks to land within the lease, and nothing
+        // is sent once the lease is nearly over (another consumer may take the events then).
         let deadline = claimed_at + self.options.lease / 2;
+        let lease_end = claimed_at + self.options.lease.mul_f64(0.9);
         for group in discord::plan(events, self.options.by_user, self.options.render.lang) {
             // Count in flight *before* looking at `stop`: see `run`.
             self.in_flight.fetch_add(1, Ordering::SeqCst);
@@ -484,7 +486,8 @@ impl Worker {
             let started = Instant::now();
             let delivery = match sink.lock() {
                 Ok(mut sink) => {
-                    sink.deliver(&body, &user_id, &nonce, &RetryPlan::standard(deadline))
+                    let plan = RetryPlan::standard(deadline, lease_end);
+                    sink.deliver(&body, &user_id, &nonce, &plan)
                 }
                 Err(_) => {
                     self.in_flight.fetch_sub(1, Ordering::SeqCst);
@@ -502,8 +505,8 @@ impl Worker {
             let id_list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
             if delivery.interrupted {
                 eprintln!(
-                    "dq: stopped before events {id_list} from {name} were sent; they come back \
-                     when their lease ends"
+                    "dq: events {id_list} from {name} were not sent (stopping, or their lease \
+                     would end first); they come back when their lease ends"
                 );
                 self.in_flight.fetch_sub(1, Ordering::SeqCst);
                 return;

@@ -124,7 +124,8 @@ fn send_directly(
     );
     for group in discord::plan(stored, false, lang) {
         let body = discord::render(&group, &options);
-        let plan = RetryPlan::standard(Instant::now() + Duration::from_secs(20));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let plan = RetryPlan::standard(deadline, deadline + Duration::from_secs(40));
         let delivery = sink.deliver(&body, "", "", &plan);
         if !matches!(delivery.outcome, Outcome::Delivered { .. }) {
             return Err(store_error.context(format!(

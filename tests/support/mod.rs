@@ -92,5 +92,6 @@ impl TempDb {
 }
 pub mod crash;
 pub mod discord;
+pub mod hostile;
 pub mod queue;
 pub mod source;

@@ -6,6 +6,7 @@ use std::io::{BufReader, BufWriter, ErrorKind, Read};
 
 use std::net::SocketAddr;
 use std::str::FromStr;
+use std::time::{Duration, Instant};
 
 use crate::common::{HTTPVersion, Method};
 use crate::util::RefinedTcpStream;
@@ -34,6 +35,49 @@ pub struct ClientConnection {
 
     // true if the connection goes through SSL
     secure: bool,
+
+    // dq's patch: how long a request (head and a body read in advance) may take to arrive,
+    // from its first byte; the socket's receive timeout. `None`: no limit, as upstream.
+    request_budget: Option<Duration>,
+}
+
+/// dq's patch: the longest request line or header line accepted (431 beyond). Upstream had no
+/// limit, so one endless header line grew memory until the process died.
+const MAX_LINE_BYTES: usize = 8 * 1024;
+/// dq's patch: the most header lines accepted in one request (431 beyond).
+const MAX_HEADERS: usize = 100;
+
+/// dq's patch: a reader that fails with `TimedOut` once its deadline has passed, so a client
+/// that trickles bytes (each within the socket timeout) cannot hold a thread for ever.
+struct DeadlineReader<R> {
+    inner: R,
+    deadline: Option<Instant>,
+}
+
+impl<R: Read> Read for DeadlineReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> IoResult<usize> {
+        if self.deadline.is_some_and(|deadline| Instant::now() > deadline) {
+            return Err(IoError::new(
+                ErrorKind::TimedOut,
+                "the request did not arrive in time",
+            ));
+        }
+        self.inner.read(buf)
+    }
+}
+
+/// dq's patch: errors tiny_http answers itself are JSON like the application's, not empty.
+fn json_error(status: u16, message: &str) -> crate::Response<std::io::Cursor<Vec<u8>>> {
+    let body = format!("{{\"success\":false,\"error\":\"{}\"}}", message);
+    let mut response = crate::Response::from_data(body.into_bytes())
+        .with_status_code(crate::StatusCode(status));
+    if let Ok(header) = crate::Header::from_bytes(&b"Content-Type"[..], &b"application/json"[..]) {
+        response.add_header(header);
+    }
+    if let Ok(header) = crate::Header::from_bytes(&b"Connection"[..], &b"close"[..]) {
+        response.add_header(header);
+    }
+    response
 }
 
 /// Error that can happen when reading a request.
@@ -41,6 +85,12 @@ pub struct ClientConnection {
 enum ReadError {
     WrongRequestLine,
     WrongHeader(HTTPVersion),
+    /// dq's patch: a line over `MAX_LINE_BYTES` or more than `MAX_HEADERS` headers
+    HeadTooLarge,
+    /// dq's patch: bytes that are not ASCII in the request line or a header
+    NotAscii,
+    /// dq's patch: the connection ended or timed out before a request began
+    Idle,
     /// the client sent an unrecognized `Expect` header
     ExpectationFailed(HTTPVersion),
     ReadIoError(IoError),
@@ -54,6 +104,7 @@ impl ClientConnection {
     ) -> ClientConnection {
         let remote_addr = read_socket.peer_addr();
         let secure = read_socket.secure();
+        let request_budget = read_socket.read_timeout();
 
         let mut source = SequentialReaderBuilder::new(BufReader::with_capacity(1024, read_socket));
         let first_header = source.next().unwrap();
@@ -65,6 +116,7 @@ impl ClientConnection {
             next_header_source: first_header,
             no_more_requests: false,
             secure,
+            request_budget,
         }
     }
 
@@ -77,7 +129,10 @@ impl ClientConnection {
     ///
     /// Reads until `CRLF` is reached. The next read will start
     ///  at the first byte of the new line.
-    fn read_next_line(&mut self) -> IoResult<AsciiString> {
+    ///
+    /// dq's patch: the line is bounded by `MAX_LINE_BYTES`, and the request by `deadline`,
+    /// which starts at the request's first byte.
+    fn read_next_line(&mut self, deadline: &mut Option<Instant>) -> Result<AsciiString, ReadError> {
         let mut buf = Vec::new();
         let mut prev_byte_was_cr = false;
 
@@ -85,18 +140,37 @@ impl ClientConnection {
             let byte = self.next_header_source.by_ref().bytes().next();
 
             let byte = match byte {
-                Some(b) => b?,
-                None => return Err(IoError::new(ErrorKind::ConnectionAborted, "Unexpected EOF")),
+                Some(b) => b.map_err(ReadError::ReadIoError)?,
+                None => {
+                    return Err(ReadError::ReadIoError(IoError::new(
+                        ErrorKind::ConnectionAborted,
+                        "Unexpected EOF",
+                    )))
+                }
             };
+
+            let now = Instant::now();
+            match *deadline {
+                None => *deadline = self.request_budget.map(|budget| now + budget),
+                Some(deadline) if now > deadline => {
+                    return Err(ReadError::ReadIoError(IoError::new(
+                        ErrorKind::TimedOut,
+                        "the request head did not arrive in time",
+                    )))
+                }
+                Some(_) => {}
+            }
 
             if byte == b'\n' && prev_byte_was_cr {
                 buf.pop(); // removing the '\r'
-                return AsciiString::from_ascii(buf)
-                    .map_err(|_| IoError::new(ErrorKind::InvalidInput, "Header is not in ASCII"));
+                return AsciiString::from_ascii(buf).map_err(|_| ReadError::NotAscii);
             }
 
             prev_byte_was_cr = byte == b'\r';
 
+            if buf.len() >= MAX_LINE_BYTES {
+                return Err(ReadError::HeadTooLarge);
+            }
             buf.push(byte);
         }
     }
@@ -104,10 +178,16 @@ impl ClientConnection {
     /// Reads a request from the stream.
     /// Blocks until the header has been read.
     fn read(&mut self) -> Result<Request, ReadError> {
+        let mut deadline = None;
         let (method, path, version, headers) = {
             // reading the request line
             let (method, path, version) = {
-                let line = self.read_next_line().map_err(ReadError::ReadIoError)?;
+                let line = self.read_next_line(&mut deadline).map_err(|error| match error {
+                    // dq's patch: a kept-alive connection that stays idle is closed
+                    // silently; 408 is only for a request that started to arrive.
+                    ReadError::ReadIoError(_) if deadline.is_none() => ReadError::Idle,
+                    error => error,
+                })?;
 
                 parse_request_line(
                     line.as_str().trim(), // TODO: remove this conversion
@@ -118,11 +198,14 @@ impl ClientConnection {
             let headers = {
                 let mut headers = Vec::new();
                 loop {
-                    let line = self.read_next_line().map_err(ReadError::ReadIoError)?;
+                    let line = self.read_next_line(&mut deadline)?;
 
                     if line.is_empty() {
                         break;
                     };
+                    if headers.len() >= MAX_HEADERS {
+                        return Err(ReadError::HeadTooLarge);
+                    }
                     headers.push(match FromStr::from_str(line.as_str().trim()) {
                         // TODO: remove this conversion
                         Ok(h) => h,
@@ -142,6 +225,10 @@ impl ClientConnection {
         // follow-up for next potential request
         let mut data_source = self.source.next().unwrap();
         std::mem::swap(&mut self.next_header_source, &mut data_source);
+        let data_source = DeadlineReader {
+            inner: data_source,
+            deadline,
+        };
 
         // building the next reader
         let request = crate::request::new_request(
@@ -187,7 +274,7 @@ impl Iterator for ClientConnection {
             let rq = match self.read() {
                 Err(ReadError::WrongRequestLine) => {
                     let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(400));
+                    let response = json_error(400, "malformed request line");
                     response
                         .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
                         .ok();
@@ -195,18 +282,39 @@ impl Iterator for ClientConnection {
                                  // se we have to close
                 }
 
+                Err(ReadError::NotAscii) => {
+                    let writer = self.sink.next().unwrap();
+                    let response = json_error(400, "request line or header is not ASCII");
+                    response
+                        .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
+                        .ok();
+                    return None;
+                }
+
+                Err(ReadError::HeadTooLarge) => {
+                    let writer = self.sink.next().unwrap();
+                    let response = json_error(431, "request header fields too large");
+                    response
+                        .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
+                        .ok();
+                    return None;
+                }
+
                 Err(ReadError::WrongHeader(ver)) => {
                     let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(400));
+                    let response = json_error(400, "malformed header");
                     response.raw_print(writer, ver, &[], false, None).ok();
                     return None; // we don't know where the next request would start,
                                  // se we have to close
                 }
 
-                Err(ReadError::ReadIoError(ref err)) if err.kind() == ErrorKind::TimedOut => {
+                // dq's patch: a socket receive timeout shows as `WouldBlock` on Unix; answer it too.
+                Err(ReadError::ReadIoError(ref err))
+                    if matches!(err.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) =>
+                {
                     // request timeout
                     let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(408));
+                    let response = json_error(408, "the request did not arrive in time");
                     response
                         .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
                         .ok();
@@ -215,12 +323,12 @@ impl Iterator for ClientConnection {
 
                 Err(ReadError::ExpectationFailed(ver)) => {
                     let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(417));
-                    response.raw_print(writer, ver, &[], true, None).ok();
+                    let response = json_error(417, "unsupported Expect header");
+                    response.raw_print(writer, ver, &[], false, None).ok();
                     return None; // TODO: should be recoverable, but needs handling in case of body
                 }
 
-                Err(ReadError::ReadIoError(_)) => return None,
+                Err(ReadError::ReadIoError(_)) | Err(ReadError::Idle) => return None,
 
                 Ok(rq) => rq,
             };
@@ -241,6 +349,24 @@ impl Iterator for ClientConnection {
                     .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
                     .ok();
                 return None;
+            }
+
+            // dq's patch: a body that was not read in advance (chunked, over
+            // `PREREAD_BODY_BYTES`, after `Expect`, or with an unreadable length) may be left
+            // partly unread by the application (a 401, 413 or 408 answered first); its rest
+            // must never be parsed as the next request, so the connection ends with this one.
+            let body_left_on_socket = rq.headers().iter().any(|h| {
+                h.field.equiv("Transfer-Encoding")
+                    || h.field.equiv("Expect")
+                    || (h.field.equiv("Content-Length")
+                        && h.value
+                            .as_str()
+                            .trim()
+                            .parse::<usize>()
+                            .map_or(true, |length| length > crate::request::PREREAD_BODY_BYTES))
+            });
+            if body_left_on_socket {
+                self.no_more_requests = true;
             }
 
             // updating the status of the connection

@@ -126,6 +126,11 @@ impl From<IoError> for RequestCreationError {
 ///
 /// The `Write` object will be used by the `Request` to write the response.
 #[allow(clippy::too_many_arguments)]
+/// dq's patch: bodies up to this size (dq's own limit) are read on the connection's thread,
+/// within the request's deadline, so a client trickling its body never holds one of the
+/// application's worker threads. Upstream read only bodies up to 1 KiB in advance.
+pub(crate) const PREREAD_BODY_BYTES: usize = 64 * 1024;
+
 pub fn new_request<R, W>(
     secure: bool,
     method: Method,
@@ -191,7 +196,7 @@ where
     } else if let Some(content_length) = content_length {
         if content_length == 0 {
             Box::new(io::empty()) as Box<dyn Read + Send + 'static>
-        } else if content_length <= 1024 && !expects_continue {
+        } else if content_length <= PREREAD_BODY_BYTES && !expects_continue {
             // if the content-length is small enough, we just read everything into a buffer
 
             let mut buffer = vec![0; content_length];

@@ -10,22 +10,23 @@ use std::sync::mpsc::{Receiver, Sender};
 /// thrown away.
 pub struct EqualReader<R>
 where
-    R: Read,
+    R: Read + Send + 'static,
 {
-    reader: R,
+    // dq's patch: an `Option` so that `drop` can hand the reader to a draining thread.
+    reader: Option<R>,
     size: usize,
     last_read_signal: Sender<IoResult<()>>,
 }
 
 impl<R> EqualReader<R>
 where
-    R: Read,
+    R: Read + Send + 'static,
 {
     pub fn new(reader: R, size: usize) -> (EqualReader<R>, Receiver<IoResult<()>>) {
         let (tx, rx) = channel();
 
         let r = EqualReader {
-            reader,
+            reader: Some(reader),
             size,
             last_read_signal: tx,
         };
@@ -36,7 +37,7 @@ where
 
 impl<R> Read for EqualReader<R>
 where
-    R: Read,
+    R: Read + Send + 'static,
 {
     fn read(&mut self, buf: &mut [u8]) -> IoResult<usize> {
         if self.size == 0 {
@@ -49,7 +50,11 @@ where
             &mut buf[..self.size]
         };
 
-        match self.reader.read(buf) {
+        let reader = match self.reader.as_mut() {
+            Some(reader) => reader,
+            None => return Ok(0),
+        };
+        match reader.read(buf) {
             Ok(len) => {
                 self.size -= len;
                 Ok(len)
@@ -61,28 +66,54 @@ where
 
 impl<R> Drop for EqualReader<R>
 where
-    R: Read,
+    R: Read + Send + 'static,
 {
+    // dq's patch: at most `DRAIN_BYTES` of the rest of the body are read and thrown away,
+    // through a small fixed buffer, on a thread of its own. Upstream allocated a buffer of
+    // the *announced* remaining size, so one request with `Content-Length:
+    // 18446744073709551615` (refused with 401 or 413 before its body was read, no token
+    // needed) panicked with "capacity overflow" and took the process down; and it drained
+    // the body on the application's thread before the answer was written, so a client that
+    // announced a body and sent nothing held that thread for the whole socket timeout.
+    // The connection is closed after such a request (see `ClientConnection::next`); the drain
+    // only lets a client that sent a modestly oversized body read its 413 before the close
+    // (unread data would turn the close into a reset that can discard the answer). It ends
+    // at end of file, after `DRAIN_BYTES`, or when the request's deadline passes.
     fn drop(&mut self) {
-        let mut remaining_to_read = self.size;
-
-        while remaining_to_read > 0 {
-            let mut buf = vec![0; remaining_to_read];
-
-            match self.reader.read(&mut buf) {
-                Err(e) => {
-                    self.last_read_signal.send(Err(e)).ok();
-                    break;
-                }
-                Ok(0) => {
-                    self.last_read_signal.send(Ok(())).ok();
-                    break;
-                }
-                Ok(other) => {
-                    remaining_to_read -= other;
+        const DRAIN_BYTES: usize = 1024 * 1024;
+        let mut remaining = self.size;
+        let reader = self.reader.take();
+        let signal = self.last_read_signal.clone();
+        let mut reader = match reader {
+            Some(reader) if remaining > 0 => reader,
+            _ => {
+                signal.send(Ok(())).ok();
+                return;
+            }
+        };
+        let drain = move || {
+            let mut budget = DRAIN_BYTES;
+            let mut buf = [0u8; 8192];
+            while remaining > 0 && budget > 0 {
+                let want = remaining.min(buf.len());
+                match reader.read(&mut buf[..want]) {
+                    Err(e) => {
+                        signal.send(Err(e)).ok();
+                        return;
+                    }
+                    Ok(0) => break,
+                    Ok(other) => {
+                        remaining -= other;
+                        budget = budget.saturating_sub(other);
+                    }
                 }
             }
-        }
+            signal.send(Ok(())).ok();
+        };
+        // Without a thread (none can be started), nothing is drained: the close may reset.
+        let _ = std::thread::Builder::new()
+            .name("tiny-http-drain".into())
+            .spawn(drain);
     }
 }
 

@@ -89,6 +89,15 @@ pub struct RefinedTcpStream {
 }
 
 impl RefinedTcpStream {
+    /// dq's patch: the receive timeout of the underlying socket, if any.
+    pub(crate) fn read_timeout(&self) -> Option<std::time::Duration> {
+        match &self.stream {
+            Stream::Http(connection) => connection.read_timeout(),
+            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+            Stream::Https(_) => None,
+        }
+    }
+
     pub(crate) fn new<S>(stream: S) -> (RefinedTcpStream, RefinedTcpStream)
     where
         S: Into<Stream>,
