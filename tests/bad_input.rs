@@ -383,25 +383,10 @@ fn bad_batches_are_refused_whole_and_name_the_line() {
         assert_eq!(db.dump(), before, "a bad batch changed the rows: {needle}");
     }
     // Bytes that are not UTF-8.
-    let output = {
-        use std::io::Write;
-        use std::process::Stdio;
-        let mut child = db
-            .dq()
-            .args(["publish", "batch"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(b"{\"event_type\": \"custom\", \"payload\": {\"a\": \"\xff\xfe\"}}\n")
-            .unwrap();
-        child.wait_with_output().unwrap()
-    };
+    let output = support::run_with_stdin(
+        db.dq().args(["publish", "batch"]),
+        b"{\"event_type\": \"custom\", \"payload\": {\"a\": \"\xff\xfe\"}}\n",
+    );
     assert_eq!(output.status.code(), Some(USAGE), "{output:?}");
     assert!(support::queue::stderr(&output).contains("UTF-8"));
     assert_eq!(db.dump(), before);

@@ -30,21 +30,8 @@ fn publish_many(db: &TempDb, count: usize, user: &str) {
             )
         })
         .collect();
-    let mut child = db
-        .dq()
-        .args(["publish", "batch"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(lines.as_bytes())
-        .unwrap();
-    assert!(child.wait().unwrap().success());
+    let output = support::run_with_stdin(db.dq().args(["publish", "batch"]), lines);
+    assert!(output.status.success(), "{output:?}");
 }
 
 fn consume_webhook(db: &TempDb, fake: &FakeDiscord, extra: &[&str]) -> Output {

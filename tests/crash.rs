@@ -15,9 +15,7 @@
 mod support;
 
 use std::collections::{HashMap, HashSet};
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -189,20 +187,7 @@ fn publish(db_path: &Path, publisher: usize, events: usize, seed: u64) -> Vec<(S
                     )
                 })
                 .collect();
-            let mut child = command
-                .arg("batch")
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(lines.as_bytes())
-                .unwrap();
-            child.wait_with_output().unwrap()
+            support::run_with_stdin(command.arg("batch"), lines)
         };
         assert!(output.status.success(), "publish failed: {output:?}");
         let ids: Vec<i64> = String::from_utf8(output.stdout)

@@ -10,7 +10,6 @@ use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::unix::ffi::OsStringExt;
-use std::process::Stdio;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -1032,23 +1031,7 @@ fn hostile_input_changes_nothing_and_serve_keeps_answering() {
 }
 
 fn run_cli(db: &TempDb, args: &[OsString], stdin: &[u8]) -> std::process::Output {
-    let mut child = db
-        .dq()
-        .args(args)
-        .env("DQ_BUSY_TIMEOUT_MS", "10000")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    let stdin = stdin.to_vec();
-    let writer = thread::spawn(move || {
-        let _ = input.write_all(&stdin);
-    });
-    let output = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    output
+    support::run_with_stdin(db.dq().args(args).env("DQ_BUSY_TIMEOUT_MS", "10000"), stdin)
 }
 
 fn check_row(name: &str, row: &Row, expected: &Expected) {

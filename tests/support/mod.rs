@@ -5,7 +5,7 @@
 pub mod serve;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
 
 /// The `dq` binary cargo built for these tests, with a clean environment for dq's variables
 /// so the developer's own settings never leak into a test.
@@ -45,6 +45,27 @@ pub fn dq() -> Command {
         command.env_remove(name);
     }
     command
+}
+
+/// Runs `command` with `input` on its stdin and waits for it, capturing stdout and stderr.
+/// The input is written from a thread, so a large one cannot deadlock against the output.
+pub fn run_with_stdin(command: &mut Command, input: impl AsRef<[u8]>) -> Output {
+    use std::io::Write;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting dq");
+    let mut stdin = child.stdin.take().expect("dq's stdin");
+    let input = input.as_ref().to_vec();
+    let writer = std::thread::spawn(move || {
+        // dq may exit before reading everything (a bad line): not an error here.
+        let _ = stdin.write_all(&input);
+    });
+    let output = child.wait_with_output().expect("waiting for dq");
+    writer.join().expect("writing dq's stdin");
+    output
 }
 
 /// A temporary directory holding one database path; removed when dropped.

@@ -150,23 +150,7 @@ pub trait WriteStdin {
 
 impl WriteStdin for Command {
     fn write_stdin_and_wait(&mut self, input: &str) -> Output {
-        use std::io::Write;
-        use std::process::Stdio;
-        let mut child = self
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starting dq");
-        let mut stdin = child.stdin.take().expect("dq's stdin");
-        let input = input.to_owned();
-        // Written from a thread so that a large input cannot deadlock against dq's output.
-        let writer = std::thread::spawn(move || {
-            let _ = stdin.write_all(input.as_bytes());
-        });
-        let output = child.wait_with_output().expect("waiting for dq");
-        writer.join().expect("writing dq's stdin");
-        output
+        super::run_with_stdin(self, input)
     }
 }
 

@@ -283,20 +283,7 @@ pub fn publish(db: &TempDb, count: usize) -> Vec<i64> {
     let lines: String = (0..count)
         .map(|index| format!("{{\"event_type\":\"custom\",\"payload\":{{\"n\":{index}}}}}\n"))
         .collect();
-    let mut child = db
-        .dq()
-        .args(["publish", "batch"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(lines.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
+    let output = super::run_with_stdin(db.dq().args(["publish", "batch"]), lines);
     assert!(output.status.success(), "{output:?}");
     String::from_utf8(output.stdout)
         .unwrap()
