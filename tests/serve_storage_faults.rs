@@ -8,13 +8,12 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use support::hostile::{alive, rows_after, Row};
 use support::queue::read_only;
 use support::serve::{eventually, ids, publish, Answer, Serve};
-use support::TempDb;
+use support::{TempDb, Tmpfs};
 
 const PUBLISH: &str = r#"{"event_type":"custom","payload":{"after":"the fault"}}"#;
 
@@ -100,28 +99,6 @@ fn read_only_database_files_get_503_for_writes_while_reads_go_on() {
     assert_eq!(serve.get("/discord/metrics").status, 200);
     drop(guards);
     recovers_keeping_every_row(&serve, &db, &before);
-}
-
-/// A small tmpfs mounted for the test's lifetime (needs root and `mount`).
-struct Tmpfs(PathBuf);
-
-impl Tmpfs {
-    fn mount(at: &Path, size: &str) -> Option<Tmpfs> {
-        std::fs::create_dir_all(at).ok()?;
-        let status = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(at)
-            .stderr(std::process::Stdio::null())
-            .status()
-            .ok()?;
-        status.success().then(|| Tmpfs(at.to_path_buf()))
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
 }
 
 #[test]

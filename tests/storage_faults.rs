@@ -6,11 +6,10 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use support::queue::{count, fails, publish, read_only, succeeds};
-use support::TempDb;
+use support::{TempDb, Tmpfs};
 
 const RUNTIME: i32 = 1;
 
@@ -37,28 +36,6 @@ fn fifty_events() -> TempDb {
 /// A payload large enough to need new pages.
 fn big_field() -> String {
     format!("text={}", "y".repeat(60_000))
-}
-
-/// A small tmpfs mounted for the test's lifetime (needs root and `mount`).
-struct Tmpfs(PathBuf);
-
-impl Tmpfs {
-    fn mount(at: &Path, size: &str) -> Option<Tmpfs> {
-        std::fs::create_dir_all(at).ok()?;
-        let status = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(at)
-            .stderr(std::process::Stdio::null())
-            .status()
-            .ok()?;
-        status.success().then(|| Tmpfs(at.to_path_buf()))
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
 }
 
 #[test]

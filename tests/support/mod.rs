@@ -68,6 +68,29 @@ pub fn run_with_stdin(command: &mut Command, input: impl AsRef<[u8]>) -> Output 
     output
 }
 
+/// A small tmpfs mounted for the test's lifetime (needs root and `mount`), for a full disk.
+pub struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    /// `None` where mounting is not allowed; the caller then skips, saying so.
+    pub fn mount(at: &Path, size: &str) -> Option<Tmpfs> {
+        std::fs::create_dir_all(at).ok()?;
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .stderr(Stdio::null())
+            .status()
+            .ok()?;
+        status.success().then(|| Tmpfs(at.to_path_buf()))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
 /// A temporary directory holding one database path; removed when dropped.
 pub struct TempDb {
     pub dir: tempfile::TempDir,
