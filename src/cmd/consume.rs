@@ -15,7 +15,7 @@ use anyhow::{Context, Result};
 use chrono::Utc;
 use serde_json::json;
 
-use super::{Settings, UsageError};
+use super::{stop_on_signals, Settings, UsageError};
 use crate::api::{EventsQuery, FailedBody};
 use crate::cli::{ConsumeArgs, Lang as CliLang};
 use crate::client::{HttpSource, SourceConfig};
@@ -35,14 +35,7 @@ const DISCORD_TIMEOUT: Duration = Duration::from_secs(15);
 const LOCAL_POLL: Duration = Duration::from_millis(50);
 
 pub fn run(settings: &Settings, args: ConsumeArgs) -> Result<ExitCode> {
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        // A second signal while stopping ends the process at once.
-        signal_hook::flag::register_conditional_shutdown(signal, 1, Arc::clone(&stop))
-            .context("installing the signal handler")?;
-        signal_hook::flag::register(signal, Arc::clone(&stop))
-            .context("installing the signal handler")?;
-    }
+    let stop = stop_on_signals()?;
 
     let lang = match args.lang {
         CliLang::Es => Lang::Es,

@@ -87,6 +87,22 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// A flag that SIGTERM and SIGINT set, for `serve` and `consume` to finish what is in flight
+/// and exit 0; a second signal while stopping ends the process at once (exit 1).
+pub fn stop_on_signals() -> Result<std::sync::Arc<std::sync::atomic::AtomicBool>> {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        // Registered first, so it sees the flag as it was before this signal set it.
+        signal_hook::flag::register_conditional_shutdown(signal, 1, Arc::clone(&stop))
+            .context("installing the signal handlers")?;
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .context("installing the signal handlers")?;
+    }
+    Ok(stop)
+}
+
 /// Prints the error and its causes as `dq: error: ...` and picks the exit code. A closed
 /// stdout (`dq failed | head`) is not an error.
 pub fn report(error: &anyhow::Error) -> ExitCode {

@@ -6,12 +6,10 @@ use std::io::{self, Read, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
-use super::{print, Settings, UsageError};
+use super::{print, stop_on_signals, Settings, UsageError};
 use crate::cli::ServeArgs;
 use crate::server::{Config, Server};
 use crate::store::Policy;
@@ -44,14 +42,7 @@ pub fn run(settings: &Settings, args: &ServeArgs) -> Result<ExitCode> {
     let server = Server::bind(config)?;
 
     // Registered before the address is printed: whoever starts us may signal us right after.
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        // A second signal while shutting down exits at once.
-        signal_hook::flag::register_conditional_shutdown(signal, 1, Arc::clone(&stop))
-            .context("installing the signal handlers")?;
-        signal_hook::flag::register(signal, Arc::clone(&stop))
-            .context("installing the signal handlers")?;
-    }
+    let stop = stop_on_signals()?;
 
     let addr = server.local_addr();
     let mut notes = Vec::new();
