@@ -1,0 +1,109 @@
+//! `GET /discord/metrics`: counters kept as requests are answered, in Prometheus text format.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use super::lock;
+
+#[derive(Default)]
+pub(super) struct Metrics {
+    /// (route label, status) → count.
+    pub(super) requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
+    /// Long polls waiting in the lobby now.
+    pub(super) parked: AtomicU64,
+    pub(super) claimed: AtomicU64,
+    pub(super) processed: AtomicU64,
+    pub(super) failed: AtomicU64,
+    pub(super) dead_lettered: AtomicU64,
+    pub(super) late_failures: AtomicU64,
+    pub(super) released: AtomicU64,
+    pub(super) published: AtomicU64,
+    pub(super) retention_deleted: AtomicU64,
+}
+
+impl Metrics {
+    pub(super) fn count_request(&self, route: &'static str, status: u16) {
+        *lock(&self.requests).entry((route, status)).or_insert(0) += 1;
+    }
+
+    /// Prometheus text exposition format, version 0.0.4.
+    pub(super) fn render(&self, stats: &crate::store::Stats) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::with_capacity(2048);
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        let _ = writeln!(out, "# HELP dq_events Events in the queue by state.");
+        let _ = writeln!(out, "# TYPE dq_events gauge");
+        for (state, count) in [
+            ("pending", stats.pending),
+            ("leased", stats.leased),
+            ("waiting", stats.waiting),
+            ("processed", stats.processed),
+            ("failed", stats.failed),
+        ] {
+            let _ = writeln!(out, "dq_events{{state=\"{state}\"}} {count}");
+        }
+        let _ = writeln!(
+            out,
+            "# HELP dq_http_requests_total HTTP requests answered, by route and status."
+        );
+        let _ = writeln!(out, "# TYPE dq_http_requests_total counter");
+        for ((route, status), count) in lock(&self.requests).iter() {
+            let _ = writeln!(
+                out,
+                "dq_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {count}"
+            );
+        }
+        let counters = [
+            (
+                "dq_events_claimed_total",
+                "Events handed out under a lease.",
+                load(&self.claimed),
+            ),
+            (
+                "dq_events_released_total",
+                "Leases given back because the client went away.",
+                load(&self.released),
+            ),
+            (
+                "dq_events_published_total",
+                "Events published over HTTP.",
+                load(&self.published),
+            ),
+            (
+                "dq_retention_deleted_total",
+                "Processed events deleted by retention.",
+                load(&self.retention_deleted),
+            ),
+        ];
+        for (name, help, value) in counters {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} counter");
+            let _ = writeln!(out, "{name} {value}");
+        }
+        let _ = writeln!(
+            out,
+            "# HELP dq_events_acked_total Acknowledgements by outcome."
+        );
+        let _ = writeln!(out, "# TYPE dq_events_acked_total counter");
+        for (outcome, counter) in [
+            ("processed", &self.processed),
+            ("will_retry", &self.failed),
+            ("dead_lettered", &self.dead_lettered),
+            ("already_processed", &self.late_failures),
+        ] {
+            let _ = writeln!(
+                out,
+                "dq_events_acked_total{{outcome=\"{outcome}\"}} {}",
+                load(counter)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP dq_long_polls_waiting Long polls waiting for an event."
+        );
+        let _ = writeln!(out, "# TYPE dq_long_polls_waiting gauge");
+        let _ = writeln!(out, "dq_long_polls_waiting {}", load(&self.parked));
+        out
+    }
+}
