@@ -1,5 +1,15 @@
 //! The HTTP API: a tiny_http loop that maps (method, path) to a store call and answers JSON.
 //!
+//! How the parts fit, in the order a request meets them:
+//! - this file: [`Config`], [`Server`] and the threads (accepting, workers, shutdown);
+//! - `routes`: which (method, path) is which route, and its label in the metrics;
+//! - `auth`: the bearer token; `query` and `body`: what a request carries;
+//! - `handlers`: one function per route, calling the store;
+//! - `reply`: what a handler answers and how it is written (releasing the events of an answer
+//!   the client did not get); `errors`: every failure as one enum, one match to a status;
+//! - `lobby`: long polls parked until something is due; `read_cache`: a worker's last read;
+//! - `metrics`: the counters behind `/discord/metrics`; `retention`: the cleanup thread.
+//!
 //! Threads, and why:
 //! - tiny_http reads every connection's request head on a pooled thread of its own, so a client
 //!   that sends half a request only holds its own thread. The listening socket gets a receive

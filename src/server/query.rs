@@ -7,15 +7,13 @@ pub(super) struct Query {
 }
 
 impl Query {
+    /// The pairs of `url`'s query string, decoded as HTML forms encode them (`+` is a space,
+    /// `%XX` a byte; an invalid escape is kept as written, bytes that are not UTF-8 become
+    /// U+FFFD).
     pub(super) fn parse(url: &str) -> Query {
         let query = url.split_once('?').map_or("", |(_, query)| query);
-        let pairs = query
-            .split('&')
-            .filter(|pair| !pair.is_empty())
-            .map(|pair| {
-                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-                (percent_decode(name), percent_decode(value))
-            })
+        let pairs = form_urlencoded::parse(query.as_bytes())
+            .map(|(name, value)| (name.into_owned(), value.into_owned()))
             .collect();
         Query { pairs }
     }
@@ -61,32 +59,6 @@ impl Query {
     }
 }
 
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        match bytes[index] {
-            b'+' => out.push(b' '),
-            b'%' if index + 2 < bytes.len() => {
-                match std::str::from_utf8(&bytes[index + 1..index + 3])
-                    .ok()
-                    .and_then(|hex| u8::from_str_radix(hex, 16).ok())
-                {
-                    Some(byte) => {
-                        out.push(byte);
-                        index += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            byte => out.push(byte),
-        }
-        index += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,9 +74,14 @@ mod tests {
     }
 
     #[test]
-    fn percent_decoding_keeps_bad_escapes() {
-        assert_eq!(percent_decode("a%20b+c"), "a b c");
-        assert_eq!(percent_decode("%zz%"), "%zz%");
-        assert_eq!(percent_decode("%4"), "%4");
+    fn query_values_are_percent_decoded_and_bad_escapes_kept() {
+        let query = Query::parse("/x?a=a%20b+c&bad=%zz%&short=%4&utf8=%C3%A9&%6eame=v&flag");
+        assert_eq!(query.get("a"), Some("a b c"));
+        assert_eq!(query.get("bad"), Some("%zz%"));
+        assert_eq!(query.get("short"), Some("%4"));
+        assert_eq!(query.get("utf8"), Some("é"));
+        assert_eq!(query.get("name"), Some("v"));
+        assert_eq!(query.get("flag"), Some(""));
+        assert_eq!(Query::parse("/x").get("a"), None);
     }
 }
