@@ -7,6 +7,7 @@ pub mod client;
 pub mod cmd;
 pub mod discord;
 pub mod event;
+pub mod render;
 pub mod secret;
 pub mod server;
 pub mod store;

@@ -1,0 +1,255 @@
+//! Rendering, pure: events become the JSON bodies of Discord messages. `builtin` holds the
+//! layouts of EMBEDS.md, `limits` Discord's limits and how texts are cut to them; `render`
+//! puts embeds into one message, `plan` groups events into messages and `nonce` names a
+//! message stably. Nothing here knows about HTTP, the store or the sources.
+
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use crate::event::Event;
+
+mod builtin;
+pub mod limits;
+
+pub use builtin::embed;
+pub use limits::{count, cut};
+
+/// The language of the message text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    /// The original system's messages.
+    #[default]
+    Es,
+    En,
+}
+
+/// How events become messages.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RenderOptions {
+    pub lang: Lang,
+    /// Put `<@user_id>` in the content so the people concerned are pinged (webhook delivery:
+    /// mentions inside embeds notify nobody).
+    pub mention: bool,
+}
+
+/// One embed. Field order is Discord's; absent parts are left out of the JSON.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Embed {
+    pub title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub color: u32,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<Field>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub footer: Option<Footer>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Field {
+    pub name: String,
+    pub value: String,
+    pub inline: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Footer {
+    pub text: String,
+}
+
+/// The JSON body of one message carrying `events` (at most 10: the rest are left out, so
+/// callers group with `plan`). Every limit holds whatever the events contain.
+pub fn render(events: &[Event], options: &RenderOptions) -> Value {
+    let events = &events[..events.len().min(limits::EMBEDS)];
+    let mut embeds: Vec<Embed> = events
+        .iter()
+        .map(|event| embed(event, options.lang))
+        .collect();
+    let total: usize = embeds.iter().map(Embed::size).sum();
+    if total > limits::TOTAL {
+        // Only reached when a caller put too much in one message: share the budget evenly.
+        let budget = limits::TOTAL / embeds.len().max(1);
+        for embed in &mut embeds {
+            embed.shrink_to(budget);
+        }
+    }
+    let mut body = Map::new();
+    if options.mention {
+        let mut users: Vec<&str> = Vec::new();
+        for event in events {
+            let user = event.user_id.trim();
+            // Only snowflakes: anything else in content could ping the wrong people.
+            if !user.is_empty()
+                && user.len() <= 20
+                && user.bytes().all(|byte| byte.is_ascii_digit())
+                && !users.contains(&user)
+            {
+                users.push(user);
+            }
+        }
+        if !users.is_empty() {
+            let content: Vec<String> = users.iter().map(|user| format!("<@{user}>")).collect();
+            body.insert(
+                "content".into(),
+                json!(cut(&content.join(" "), limits::CONTENT)),
+            );
+            body.insert(
+                "allowed_mentions".into(),
+                json!({ "parse": [], "users": users }),
+            );
+        }
+    }
+    body.insert("embeds".into(), json!(embeds));
+    Value::Object(body)
+}
+
+/// Events grouped into messages: consecutive events share a channel message while it has
+/// room (10 embeds, 6,000 characters). A direct message (`by_user`) carries one event: its
+/// nonce must be a function of that event alone, because an event whose send failed after
+/// Discord took it can come back next to other events, and a nonce over the new group would
+/// not match the first one, so Discord would post the event again.
+pub fn plan(events: Vec<Event>, by_user: bool, lang: Lang) -> Vec<Vec<Event>> {
+    if by_user {
+        return events.into_iter().map(|event| vec![event]).collect();
+    }
+    let mut groups: Vec<(usize, Vec<Event>)> = Vec::new();
+    for event in events {
+        let size = embed(&event, lang).size();
+        match groups.last_mut() {
+            Some((total, group))
+                if group.len() < limits::EMBEDS && *total + size <= limits::TOTAL =>
+            {
+                *total += size;
+                group.push(event);
+            }
+            _ => groups.push((size, vec![event])),
+        }
+    }
+    groups.into_iter().map(|(_, events)| events).collect()
+}
+
+/// A stable 64-bit hash (FNV-1a): nonces must not change across restarts or Rust versions.
+fn fnv1a(parts: &[&[u8]]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for byte in *part {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        hash ^= 0xff;
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash
+}
+
+/// The `nonce` of the message carrying `ids` from `source`: the same on every retry and
+/// after a restart, different for any other set of events, at most 25 characters.
+pub fn nonce(source: &str, ids: &[i64]) -> String {
+    let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+    let hash = fnv1a(&[source.as_bytes(), ids.join(",").as_bytes()]);
+    format!("dq{hash:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event;
+
+    fn event(event_type: &str, payload: Value) -> Event {
+        Event {
+            id: 1,
+            user_id: "123".into(),
+            event_type: event_type.into(),
+            payload: payload.as_object().cloned().unwrap_or_default(),
+            created_at: "2026-11-27T17:59:01.259152Z".into(),
+            attempts: 0,
+            last_attempt: None,
+            error_message: None,
+        }
+    }
+
+    #[test]
+    fn every_limit_holds_whatever_the_payload() {
+        let mut payload = Map::new();
+        for index in 0..40 {
+            payload.insert(
+                format!("{}{index}", "k".repeat(300)),
+                json!("v".repeat(2000)),
+            );
+        }
+        payload.insert("empty".into(), json!(""));
+        let big = event("huge", Value::Object(payload));
+        let embed = embed(&big, Lang::Es);
+        assert!(embed.size() <= limits::TOTAL);
+        assert!(embed.fields.len() <= limits::FIELDS);
+        for field in &embed.fields {
+            assert!(!field.name.is_empty() && !field.value.is_empty());
+            assert!(count(&field.name) <= limits::FIELD_NAME);
+            assert!(count(&field.value) <= limits::FIELD_VALUE);
+        }
+        let ten: Vec<Event> = (0..10).map(|_| big.clone()).collect();
+        let body = render(&ten, &RenderOptions::default());
+        let total: usize = body["embeds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|embed| {
+                let text = |value: &Value| value.as_str().map_or(0, count);
+                text(&embed["title"])
+                    + text(&embed["description"])
+                    + text(&embed["footer"]["text"])
+                    + embed["fields"].as_array().map_or(0, |fields| {
+                        fields
+                            .iter()
+                            .map(|field| text(&field["name"]) + text(&field["value"]))
+                            .sum()
+                    })
+            })
+            .sum();
+        assert!(total <= limits::TOTAL, "{total}");
+    }
+
+    #[test]
+    fn plan_keeps_messages_within_ten_embeds_and_six_thousand_characters() {
+        let small: Vec<Event> = (0..25).map(|_| event("x", json!({"a": 1}))).collect();
+        let sizes: Vec<usize> = plan(small, false, Lang::Es).iter().map(Vec::len).collect();
+        assert_eq!(sizes, vec![10, 10, 5]);
+        let big: Vec<Event> = (0..3)
+            .map(|_| {
+                event(
+                    event::BACKUP_ERROR,
+                    json!({"error_message": "e".repeat(4000)}),
+                )
+            })
+            .collect();
+        assert_eq!(
+            plan(big, false, Lang::Es).len(),
+            3,
+            "two of them would pass 6,000"
+        );
+    }
+
+    #[test]
+    fn plan_sends_each_direct_message_alone() {
+        let mut events: Vec<Event> = (0..3).map(|_| event("x", json!({}))).collect();
+        events[1].user_id = "456".into();
+        let groups = plan(events, true, Lang::Es);
+        let sizes: Vec<usize> = groups.iter().map(Vec::len).collect();
+        assert_eq!(
+            sizes,
+            [1, 1, 1],
+            "a DM's nonce must not depend on its neighbours"
+        );
+    }
+
+    #[test]
+    fn nonces_are_short_stable_and_distinct() {
+        let one = nonce("http://a", &[1, 2]);
+        assert_eq!(one, nonce("http://a", &[1, 2]));
+        assert_ne!(one, nonce("http://b", &[1, 2]));
+        assert_ne!(one, nonce("http://a", &[1]));
+        assert!(one.len() <= limits::NONCE);
+    }
+}
