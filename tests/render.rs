@@ -3,8 +3,8 @@
 
 mod support;
 
-use dq::discord::{plan, render, Lang, RenderOptions};
 use dq::event::Event;
+use dq::render::{plan, render, Lang, RenderOptions};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 

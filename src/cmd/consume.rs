@@ -19,8 +19,9 @@ use super::{stop_on_signals, Settings, UsageError};
 use crate::api::{EventsQuery, FailedBody};
 use crate::cli::{ConsumeArgs, Lang as CliLang};
 use crate::client::{HttpSource, SourceConfig};
-use crate::discord::{self, Lang, Outcome, RenderOptions, RetryPlan, Sink, Target};
+use crate::discord::{self, Outcome, RetryPlan, Sink, Target};
 use crate::event::Event;
+use crate::render::{self, Lang, RenderOptions};
 use crate::secret::mask_url;
 use crate::store::{Claim, Failure, Policy, Store};
 
@@ -441,8 +442,8 @@ impl Worker {
 
     fn print(&self, events: Vec<Event>) {
         let mut out = String::new();
-        for group in discord::plan(events, self.options.by_user, self.options.render.lang) {
-            let body = discord::render(&group, &self.options.render);
+        for group in render::plan(events, self.options.by_user, self.options.render.lang) {
+            let body = render::render(&group, &self.options.render);
             out.push_str(&body.to_string());
             out.push('\n');
         }
@@ -462,7 +463,7 @@ impl Worker {
         // is sent once the lease is nearly over (another consumer may take the events then).
         let deadline = claimed_at + self.options.lease / 2;
         let lease_end = claimed_at + self.options.lease.mul_f64(0.9);
-        for group in discord::plan(events, self.options.by_user, self.options.render.lang) {
+        for group in render::plan(events, self.options.by_user, self.options.render.lang) {
             // Count in flight *before* looking at `stop`: see `run`.
             self.in_flight.fetch_add(1, Ordering::SeqCst);
             if self.stopping() {
@@ -470,8 +471,8 @@ impl Worker {
                 return;
             }
             let ids: Vec<i64> = group.iter().map(|event| event.id).collect();
-            let body = discord::render(&group, &self.options.render);
-            let nonce = discord::nonce(&key, &ids);
+            let body = render::render(&group, &self.options.render);
+            let nonce = render::nonce(&key, &ids);
             let user_id = group
                 .first()
                 .map(|event| event.user_id.clone())

@@ -12,8 +12,9 @@ use serde_json::{json, Map, Value};
 
 use super::{print, Settings, UsageError};
 use crate::cli::{CodespaceAction, MinecraftState, PublishArgs, PublishKind};
-use crate::discord::{self, Outcome, RenderOptions, RetryPlan, Sink, Target};
+use crate::discord::{self, Outcome, RetryPlan, Sink, Target};
 use crate::event::{self, Event, NewEvent, ValidEvent};
+use crate::render::{self, Lang, RenderOptions};
 
 pub fn run(settings: &Settings, args: PublishArgs) -> Result<ExitCode> {
     let common = &args.common;
@@ -92,8 +93,8 @@ fn send_directly(
         .filter(|api| !api.trim().is_empty())
         .unwrap_or_else(|| discord::DEFAULT_API_BASE.into());
     let lang = match std::env::var("DQ_LANG").as_deref() {
-        Ok("en") => discord::Lang::En,
-        _ => discord::Lang::Es,
+        Ok("en") => Lang::En,
+        _ => Lang::Es,
     };
     let url = discord::webhook_url(&webhook, &api)
         .context("DISCORD_WEBHOOK_URL")
@@ -122,8 +123,8 @@ fn send_directly(
         "dq: could not store the event ({store_error:#}); sending it straight to the Discord \
          webhook instead"
     );
-    for group in discord::plan(stored, false, lang) {
-        let body = discord::render(&group, &options);
+    for group in render::plan(stored, false, lang) {
+        let body = render::render(&group, &options);
         let deadline = Instant::now() + Duration::from_secs(20);
         let plan = RetryPlan::standard(deadline, deadline + Duration::from_secs(40));
         let delivery = sink.deliver(&body, "", "", &plan);

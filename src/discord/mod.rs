@@ -13,10 +13,5 @@ pub use outcome::{classify, Answer, Outcome, RateLimitHeaders};
 pub use rate_limits::RateLimits;
 pub use sink::{webhook_url, Delivery, RetryPlan, Sink, Target};
 
-// Rendering moved to `crate::render`; these keep the old paths until the callers move.
-pub use crate::render::{
-    embed, limits, nonce, plan, render, Embed, Field, Footer, Lang, RenderOptions,
-};
-
 /// The base of bot requests when `--discord-api` is not given.
 pub const DEFAULT_API_BASE: &str = "https://discord.com/api/v10";
