@@ -125,6 +125,13 @@ pub struct Failure {
     pub retry_after: Option<Duration>,
 }
 
+/// One acknowledgement of a delivery, for [`Store::ack`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ack {
+    Processed,
+    Failed(Failure),
+}
+
 /// How a mark request ended for an event that exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -306,17 +313,23 @@ impl Store {
         dedup_window: Duration,
         now: DateTime<Utc>,
     ) -> Result<Vec<Published>> {
+        self.durably(|store| store.publish_in_transaction(events, dedup_window, now))
+    }
+
+    /// Runs `write` with `synchronous=FULL`, so its commit is on disk (the WAL synced) before
+    /// this returns, then goes back to `NORMAL` for the state changes that may be repeated.
+    fn durably<T>(&mut self, write: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
         self.conn
             .pragma_update(None, "synchronous", "FULL")
             .context("setting synchronous mode")?;
-        let result = self.publish_in_transaction(events, dedup_window, now);
+        let result = write(self);
         let restored = self
             .conn
             .pragma_update(None, "synchronous", "NORMAL")
             .context("setting synchronous mode");
-        let published = result?;
+        let value = result?;
         restored?;
-        Ok(published)
+        Ok(value)
     }
 
     fn publish_in_transaction(
@@ -432,81 +445,51 @@ impl Store {
         Ok(millis.and_then(DateTime::from_timestamp_millis))
     }
 
-    /// Marks an event delivered. Repeating it is harmless.
+    /// Marks an event delivered. Repeating it is harmless. Durable when it returns, like
+    /// [`ack`](Self::ack).
     pub fn mark_processed(&mut self, id: i64, now: DateTime<Utc>) -> Result<Marked> {
-        let changed = self
-            .conn
-            .prepare_cached(
-                "UPDATE events SET processed = 1, last_attempt = ?2, lease_until_ms = NULL,
-                    next_attempt_ms = NULL
-                 WHERE id = ?1 AND processed = 0",
-            )?
-            .execute(params![id, format_timestamp(now)])
-            .context("marking the event processed")?;
-        if changed == 1 {
-            return Ok(Marked::Processed);
-        }
-        self.require(id)?;
-        Ok(Marked::AlreadyProcessed)
+        self.ack(&[(id, Ack::Processed)], now)?
+            .pop()
+            .flatten()
+            .ok_or_else(|| StoreError::NotFound(id).into())
     }
 
     /// Records a failed attempt: the event waits a backoff, or goes to the dead letter when it
     /// is out of attempts or the failure is permanent. A late failure report for an event that
-    /// was delivered meanwhile changes nothing.
+    /// was delivered meanwhile changes nothing. Durable when it returns, like [`ack`](Self::ack).
     pub fn mark_failed(
         &mut self,
         id: i64,
         failure: &Failure,
         now: DateTime<Utc>,
     ) -> Result<Marked> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .context("locking the database to mark a failure")?;
-        let row: Option<(bool, i64)> = tx
-            .query_row(
-                "SELECT processed, attempts FROM events WHERE id = ?1",
-                [id],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .optional()
-            .context("reading the event")?;
-        let Some((processed, attempts)) = row else {
-            return Err(StoreError::NotFound(id).into());
-        };
-        if processed {
-            return Ok(Marked::AlreadyProcessed);
-        }
-        let max_attempts = self.policy.max_attempts;
-        let attempts = if failure.retryable {
-            attempts.saturating_add(1)
-        } else {
-            attempts.saturating_add(1).max(max_attempts)
-        };
-        let dead = attempts >= max_attempts;
-        let wait = failure.retry_after.unwrap_or_else(|| {
-            self.policy
-                .backoff(attempts, (id as u64) ^ (now.timestamp_micros() as u64))
-        });
-        let next_attempt_ms = (!dead).then(|| now.timestamp_millis() + duration_ms(wait));
-        tx.execute(
-            "UPDATE events SET attempts = ?2, last_attempt = ?3, error_message = ?4,
-                lease_until_ms = NULL, next_attempt_ms = ?5
-             WHERE id = ?1",
-            params![
-                id,
-                attempts,
-                format_timestamp(now),
-                failure.message,
-                next_attempt_ms
-            ],
-        )
-        .context("recording the failure")?;
-        tx.commit().context("committing the failure")?;
-        Ok(if dead {
-            Marked::DeadLettered
-        } else {
-            Marked::WillRetry
+        self.ack(&[(id, Ack::Failed(failure.clone()))], now)?
+            .pop()
+            .flatten()
+            .ok_or_else(|| StoreError::NotFound(id).into())
+    }
+
+    /// Applies a consumer's acknowledgements in one transaction, committed with
+    /// `synchronous=FULL`: once this returns, a power cut cannot bring an acknowledged event
+    /// back, and a batch costs one sync however many events it holds. Each acknowledgement
+    /// is answered on its own, in order: `None` for an id that names no event, which spoils
+    /// none of the others. An id given twice is applied twice (the second finds it done).
+    pub fn ack(&mut self, acks: &[(i64, Ack)], now: DateTime<Utc>) -> Result<Vec<Option<Marked>>> {
+        let policy = self.policy;
+        self.durably(|store| {
+            let tx = store
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .context("locking the database to acknowledge events")?;
+            let outcomes = acks
+                .iter()
+                .map(|(id, ack)| match ack {
+                    Ack::Processed => mark_processed_in(&tx, *id, now),
+                    Ack::Failed(failure) => mark_failed_in(&tx, &policy, *id, failure, now),
+                })
+                .collect::<Result<Vec<Option<Marked>>>>()?;
+            tx.commit().context("committing the acknowledgements")?;
+            Ok(outcomes)
         })
     }
 
@@ -628,22 +611,6 @@ impl Store {
             .context("reading the event")
     }
 
-    fn require(&self, id: i64) -> Result<()> {
-        let exists: bool = self
-            .conn
-            .query_row(
-                "SELECT EXISTS(SELECT 1 FROM events WHERE id = ?1)",
-                [id],
-                |row| row.get(0),
-            )
-            .context("looking up the event")?;
-        if exists {
-            Ok(())
-        } else {
-            Err(StoreError::NotFound(id).into())
-        }
-    }
-
     /// Deletes processed events (and dead-lettered ones with `include_failed`) created before
     /// `before`. Rows whose creation time cannot be read are kept.
     pub fn cleanup(&mut self, before: DateTime<Utc>, include_failed: bool) -> Result<usize> {
@@ -675,6 +642,77 @@ impl Store {
         tx.commit().context("committing the cleanup")?;
         Ok(old.len())
     }
+}
+
+/// Marks one event delivered inside `tx`; `None` if there is no such event.
+fn mark_processed_in(tx: &Connection, id: i64, now: DateTime<Utc>) -> Result<Option<Marked>> {
+    let changed = tx
+        .prepare_cached(
+            "UPDATE events SET processed = 1, last_attempt = ?2, lease_until_ms = NULL,
+                next_attempt_ms = NULL
+             WHERE id = ?1 AND processed = 0",
+        )?
+        .execute(params![id, format_timestamp(now)])
+        .context("marking the event processed")?;
+    if changed == 1 {
+        return Ok(Some(Marked::Processed));
+    }
+    let exists: bool = tx
+        .prepare_cached("SELECT EXISTS(SELECT 1 FROM events WHERE id = ?1)")?
+        .query_row([id], |row| row.get(0))
+        .context("looking up the event")?;
+    Ok(exists.then_some(Marked::AlreadyProcessed))
+}
+
+/// Records one failed attempt inside `tx` (see [`Store::mark_failed`]); `None` if there is
+/// no such event.
+fn mark_failed_in(
+    tx: &Connection,
+    policy: &Policy,
+    id: i64,
+    failure: &Failure,
+    now: DateTime<Utc>,
+) -> Result<Option<Marked>> {
+    let row: Option<(bool, i64)> = tx
+        .prepare_cached("SELECT processed, attempts FROM events WHERE id = ?1")?
+        .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()
+        .context("reading the event")?;
+    let Some((processed, attempts)) = row else {
+        return Ok(None);
+    };
+    if processed {
+        return Ok(Some(Marked::AlreadyProcessed));
+    }
+    let max_attempts = policy.max_attempts;
+    let attempts = if failure.retryable {
+        attempts.saturating_add(1)
+    } else {
+        attempts.saturating_add(1).max(max_attempts)
+    };
+    let dead = attempts >= max_attempts;
+    let wait = failure
+        .retry_after
+        .unwrap_or_else(|| policy.backoff(attempts, (id as u64) ^ (now.timestamp_micros() as u64)));
+    let next_attempt_ms = (!dead).then(|| now.timestamp_millis() + duration_ms(wait));
+    tx.prepare_cached(
+        "UPDATE events SET attempts = ?2, last_attempt = ?3, error_message = ?4,
+            lease_until_ms = NULL, next_attempt_ms = ?5
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        attempts,
+        format_timestamp(now),
+        failure.message,
+        next_attempt_ms
+    ])
+    .context("recording the failure")?;
+    Ok(Some(if dead {
+        Marked::DeadLettered
+    } else {
+        Marked::WillRetry
+    }))
 }
 
 /// Rows per multi-row insert; each row binds 5 of SQLite's 32,766 parameters.
@@ -951,6 +989,45 @@ mod tests {
             Marked::AlreadyProcessed
         );
         assert_eq!(store.stats(at(3)).unwrap().processed, 1);
+    }
+
+    #[test]
+    fn an_ack_batch_answers_each_id_in_order_and_unknown_ids_change_nothing() {
+        let mut store = store();
+        let ids = publish(&mut store, 3, at(0));
+        store.claim(lease(60, 3), at(0)).unwrap();
+        let permanent = Failure {
+            retryable: false,
+            ..retryable("gone")
+        };
+        let outcomes = store
+            .ack(
+                &[
+                    (ids[0], Ack::Processed),
+                    (999, Ack::Processed),
+                    (ids[1], Ack::Failed(retryable("503"))),
+                    (ids[2], Ack::Failed(permanent)),
+                    (ids[0], Ack::Failed(retryable("late"))),
+                ],
+                at(1),
+            )
+            .unwrap();
+        assert_eq!(
+            outcomes,
+            [
+                Some(Marked::Processed),
+                None,
+                Some(Marked::WillRetry),
+                Some(Marked::DeadLettered),
+                Some(Marked::AlreadyProcessed),
+            ]
+        );
+        let stats = store.stats(at(1)).unwrap();
+        assert_eq!(
+            (stats.processed, stats.waiting, stats.failed, stats.leased),
+            (1, 1, 1, 0)
+        );
+        assert!(store.ack(&[], at(2)).unwrap().is_empty());
     }
 
     #[test]
