@@ -11,6 +11,10 @@ use crate::event::Event;
 
 pub const HEALTH: &str = "/discord/health";
 pub const EVENTS: &str = "/discord/events";
+/// `POST`: claims due events under a lease (`GET /discord/events` only reads).
+pub const CLAIM: &str = "/discord/events/claim";
+/// `POST`: acknowledges a batch of events in one transaction.
+pub const ACK: &str = "/discord/events/ack";
 pub const STATS: &str = "/discord/stats";
 pub const CLEANUP: &str = "/discord/cleanup";
 pub const FAILED: &str = "/discord/failed";
@@ -19,14 +23,15 @@ pub const METRICS: &str = "/discord/metrics";
 /// Request bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// `GET /discord/events` parameters, with their defaults and bounds.
+/// The parameters of `POST /discord/events/claim` and `GET /discord/events`, with their
+/// defaults and bounds. A GET never claims: it ignores `lease` (older consumers send it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EventsQuery {
     /// 1..=100, default 50.
     pub limit: i64,
     /// 1..=100, default: the server's `--max-attempts`.
     pub max_attempts: Option<i64>,
-    /// Lease in seconds, 0..=3600, default 60; 0 reads without claiming.
+    /// Lease in seconds: 1..=3600 on a claim, default 60. Zero means a read (a GET).
     pub lease: u64,
     /// Long-poll seconds, 0..=60, default 0.
     pub wait: u64,
@@ -65,7 +70,7 @@ impl EventsQuery {
     }
 }
 
-/// `GET /discord/events`.
+/// `GET /discord/events` and `POST /discord/events/claim`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EventsResponse {
     pub success: bool,
@@ -85,6 +90,90 @@ pub struct FailedBody {
     /// Seconds to wait before the event is due again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<f64>,
+}
+
+/// `POST /discord/events/ack`: at most [`AckRequest::MAX_EVENTS`] acknowledgements.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AckRequest {
+    pub events: Vec<AckEvent>,
+}
+
+impl AckRequest {
+    /// As many as one claim hands out.
+    pub const MAX_EVENTS: usize = EventsQuery::LIMIT_MAX as usize;
+}
+
+/// One acknowledgement: `processed`, or `failed` with the keys of [`FailedBody`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AckEvent {
+    pub id: i64,
+    pub status: AckStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    /// `false`: dead-letter at once. Absent means retryable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retryable: Option<bool>,
+    /// Seconds to wait before the event is due again (0 to 604,800).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<f64>,
+}
+
+impl AckEvent {
+    pub fn processed(id: i64) -> AckEvent {
+        AckEvent {
+            id,
+            status: AckStatus::Processed,
+            error_message: None,
+            retryable: None,
+            retry_after: None,
+        }
+    }
+
+    pub fn failed(id: i64, body: FailedBody) -> AckEvent {
+        AckEvent {
+            id,
+            status: AckStatus::Failed,
+            error_message: Some(body.error_message),
+            retryable: body.retryable,
+            retry_after: body.retry_after,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AckStatus {
+    Processed,
+    Failed,
+}
+
+/// The answer to `POST /discord/events/ack`: one result per event given, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AckResponse {
+    pub success: bool,
+    pub results: Vec<AckResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AckResult {
+    pub id: i64,
+    pub status: AckOutcome,
+}
+
+/// What an acknowledgement did to its event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AckOutcome {
+    /// Delivered now.
+    Processed,
+    /// Delivered before (a repeated acknowledgement, or a late failure report): unchanged.
+    AlreadyProcessed,
+    /// Failed, and due again after a backoff.
+    WillRetry,
+    /// Failed, and in the dead letter now.
+    DeadLettered,
+    /// No event has this id (deleted, or never existed); nothing changed.
+    NotFound,
 }
 
 /// `POST /discord/events/{id}/processed|failed|retry`.

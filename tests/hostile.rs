@@ -106,7 +106,15 @@ fn cases() -> Vec<Case> {
         ("GET", "/discord/events?limit=101", "", 400),
         ("GET", "/discord/events?limit=99999999999999999999", "", 400),
         ("GET", "/discord/events?wait=61", "", 400),
-        ("GET", "/discord/events?lease=x", "", 400),
+        ("POST", "/discord/events/claim?lease=x", "", 400),
+        ("POST", "/discord/events/claim", "[]", 400),
+        ("POST", "/discord/events/ack", "[1, 2]", 400),
+        (
+            "POST",
+            "/discord/events/ack",
+            r#"{"events": [{"id": 1, "status": "gone"}]}"#,
+            400,
+        ),
         ("POST", "/discord/cleanup?days=36501", "", 400),
         ("POST", "/discord/events/-1/processed", "", 400),
         (

@@ -229,6 +229,8 @@ fn every_route() -> Vec<(&'static str, &'static str)> {
     let paths = [
         "/discord/events",
         "/discord/events?lease=0",
+        "/discord/events/claim",
+        "/discord/events/ack",
         "/discord/events/1/processed",
         "/discord/events/1/failed",
         "/discord/events/1/retry",

@@ -144,7 +144,7 @@ fn two_consumers_polling_at_once_get_disjoint_events() {
                 scope.spawn(move || {
                     let mut mine = Vec::new();
                     loop {
-                        let batch = ids(&serve.get("/discord/events?limit=7&lease=300"));
+                        let batch = ids(&serve.claim("limit=7&lease=300"));
                         if batch.is_empty() {
                             return mine;
                         }
@@ -171,11 +171,9 @@ fn an_expired_lease_comes_back_and_lease_zero_only_reads() {
     let serve = Serve::start(&db, &[]);
     assert_eq!(ids(&serve.get("/discord/events?lease=0")), published);
     assert_eq!(ids(&serve.get("/discord/events?lease=0")), published);
-    assert_eq!(ids(&serve.get("/discord/events?lease=1")), published);
-    assert!(ids(&serve.get("/discord/events?lease=60")).is_empty());
-    assert!(eventually(EVENTUALLY, || ids(
-        &serve.get("/discord/events?lease=60")
-    ) == published));
+    assert_eq!(ids(&serve.claim("lease=1")), published);
+    assert!(ids(&serve.claim("lease=60")).is_empty());
+    assert!(eventually(EVENTUALLY, || ids(&serve.claim("lease=60")) == published));
 }
 
 #[test]
@@ -191,7 +189,7 @@ fn read_only_polls_see_every_change_at_once() {
     // This server commits: likewise.
     serve.post(&format!("/discord/events/{first}/processed"), None);
     assert_eq!(read(), [second]);
-    assert_eq!(ids(&serve.get("/discord/events?lease=60")), [second]);
+    assert_eq!(ids(&serve.claim("lease=60")), [second]);
     assert!(read().is_empty());
 }
 
@@ -201,7 +199,7 @@ fn a_long_poll_is_woken_by_a_publish_from_another_process() {
     let serve = Serve::start(&db, &[]);
     let started = Instant::now();
     let answer = thread::scope(|scope| {
-        let poll = scope.spawn(|| serve.get("/discord/events?wait=60"));
+        let poll = scope.spawn(|| serve.claim("wait=60"));
         thread::sleep(Duration::from_millis(500));
         let output = db
             .dq()
@@ -223,12 +221,12 @@ fn a_long_poll_answers_empty_when_its_wait_ends_and_at_once_when_events_are_due(
     let db = TempDb::new();
     let serve = Serve::start(&db, &[]);
     let started = Instant::now();
-    let answer = serve.get("/discord/events?wait=1");
+    let answer = serve.claim("wait=1");
     assert!(started.elapsed() >= Duration::from_millis(900));
     assert_eq!(answer.json()["count"], 0);
     publish(&db, 1);
     let started = Instant::now();
-    assert_eq!(ids(&serve.get("/discord/events?wait=60")).len(), 1);
+    assert_eq!(ids(&serve.claim("wait=60")).len(), 1);
     assert!(started.elapsed() < Duration::from_secs(30));
 }
 
@@ -241,8 +239,8 @@ fn events_claimed_for_a_long_poll_whose_client_left_are_released_at_once() {
         let mut stream = TcpStream::connect(serve.addr).unwrap();
         write!(
             stream,
-            "GET /discord/events?wait=60&lease=3600 HTTP/1.1\r\nHost: x\r\n\
-             Authorization: Bearer {token}\r\n\r\n"
+            "POST /discord/events/claim?wait=60&lease=3600 HTTP/1.1\r\nHost: x\r\n\
+             Authorization: Bearer {token}\r\nContent-Length: 0\r\n\r\n"
         )
         .unwrap();
         assert!(eventually(EVENTUALLY, || serve
@@ -256,9 +254,7 @@ fn events_claimed_for_a_long_poll_whose_client_left_are_released_at_once() {
         .get("/discord/metrics")
         .body
         .contains("dq_long_polls_waiting 0")));
-    assert!(eventually(EVENTUALLY, || ids(
-        &serve.get("/discord/events?lease=60")
-    ) == [id]));
+    assert!(eventually(EVENTUALLY, || ids(&serve.claim("lease=60")) == [id]));
     assert!(serve
         .get("/discord/metrics")
         .body
@@ -310,7 +306,7 @@ fn permanent_failures_dead_letter_and_retryable_ones_back_off() {
     let db = TempDb::new();
     let ids_published = publish(&db, 3);
     let serve = Serve::start(&db, &["--retry-backoff", "1s"]);
-    assert_eq!(ids(&serve.get("/discord/events")).len(), 3);
+    assert_eq!(ids(&serve.claim("")).len(), 3);
     let fail = |id: i64, body: Value| {
         let answer = serve.post(
             &format!("/discord/events/{id}/failed"),
@@ -396,6 +392,7 @@ fn metrics_count_events_requests_claims_and_acks() {
     let published = publish(&db, 2);
     let serve = Serve::start(&db, &[]);
     ids(&serve.get("/discord/events"));
+    ids(&serve.claim(""));
     serve.post(&format!("/discord/events/{}/processed", published[0]), None);
     serve.post(
         &format!("/discord/events/{}/failed", published[1]),
@@ -412,6 +409,7 @@ fn metrics_count_events_requests_claims_and_acks() {
         "dq_events{state=\"pending\"} 1",
         "dq_events{state=\"waiting\"} 1",
         "dq_http_requests_total{route=\"events\",status=\"200\"} 1",
+        "dq_http_requests_total{route=\"claim\",status=\"200\"} 1",
         "dq_events_claimed_total 2",
         "dq_events_acked_total{outcome=\"processed\"} 1",
         "dq_events_acked_total{outcome=\"will_retry\"} 1",
@@ -525,7 +523,7 @@ fn a_locked_database_answers_503_and_health_keeps_answering() {
     );
     assert_eq!(published.status, 503, "{published:?}");
     assert_eq!(published.json()["success"], false);
-    let claimed = serve.get("/discord/events");
+    let claimed = serve.claim("");
     assert_eq!(claimed.status, 503, "{claimed:?}");
     let health = serve.call_with("GET", "/discord/health", &[], None);
     assert_eq!(health.status, 200);

@@ -27,9 +27,22 @@ const CASES: &[(&str, &str, Option<&str>, u16)] = &[
     ("GET", "/discord/events?wait=-1", None, 400),
     ("GET", "/discord/events?wait=61", None, 400),
     ("GET", "/discord/events?wait=1.5", None, 400),
-    ("GET", "/discord/events?lease=-1", None, 400),
-    ("GET", "/discord/events?lease=3601", None, 400),
-    ("GET", "/discord/events?lease=x", None, 400),
+    ("POST", "/discord/events/claim?lease=-1", None, 400),
+    ("POST", "/discord/events/claim?lease=0", None, 400),
+    ("POST", "/discord/events/claim?lease=3601", None, 400),
+    ("POST", "/discord/events/claim?lease=x", None, 400),
+    ("POST", "/discord/events/claim?limit=0", None, 400),
+    ("POST", "/discord/events/claim?wait=61", None, 400),
+    ("POST", "/discord/events/claim", Some("[]"), 400),
+    ("POST", "/discord/events/ack", None, 400),
+    (
+        "POST",
+        "/discord/events/ack",
+        Some(r#"{"events": [{"id": 1}]}"#),
+        400,
+    ),
+    ("GET", "/discord/events/claim", None, 405),
+    ("GET", "/discord/events/ack", None, 405),
     ("POST", "/discord/cleanup?days=-1", None, 400),
     ("POST", "/discord/cleanup?days=36501", None, 400),
     ("POST", "/discord/cleanup?days=week", None, 400),
@@ -170,6 +183,11 @@ fn a_body_over_64_kib_is_refused_with_413() {
     let failure = json!({"error_message": "x".repeat(70 * 1024)}).to_string();
     let answer = serve.post("/discord/events/1/failed", Some(&failure));
     assert_json_error("failed 70 KiB", &answer, 413);
+    let acks =
+        json!({"events": [{"id": 1, "status": "failed", "error_message": "x".repeat(70 * 1024)}]})
+            .to_string();
+    let answer = serve.post("/discord/events/ack", Some(&acks));
+    assert_json_error("ack 70 KiB", &answer, 413);
     // A payload just under the limit is refused by the payload rule, not by the body limit.
     assert_eq!(db.dump(), before);
 }
@@ -183,6 +201,8 @@ fn missing_wrong_or_malformed_authorization_gets_401_on_every_route_but_health()
     let routes = [
         ("GET", "/discord/events"),
         ("POST", "/discord/events"),
+        ("POST", "/discord/events/claim"),
+        ("POST", "/discord/events/ack"),
         ("POST", "/discord/events/1/processed"),
         ("POST", "/discord/events/1/failed"),
         ("POST", "/discord/events/1/retry"),

@@ -33,7 +33,14 @@ fn assert_unavailable(context: &str, answer: &Answer) {
 /// Every write route refuses with 503 and changes nothing; health answers.
 fn writes_are_refused(serve: &Serve) {
     assert_unavailable("publish", &serve.post("/discord/events", Some(PUBLISH)));
-    assert_unavailable("claim", &serve.get("/discord/events?limit=5"));
+    assert_unavailable("claim", &serve.claim("limit=5"));
+    assert_unavailable(
+        "ack",
+        &serve.post(
+            "/discord/events/ack",
+            Some(r#"{"events": [{"id": 1, "status": "processed"}]}"#),
+        ),
+    );
     assert_unavailable(
         "processed",
         &serve.post("/discord/events/1/processed", None),
@@ -179,7 +186,7 @@ fn damaged_file(damage: impl FnOnce(&Path), restore: Restore) {
         }
         // SQLite may still have the file's pages cached and write a claim to the WAL; either
         // way, never a 500.
-        let claimed = serve.get("/discord/events?limit=5&lease=1");
+        let claimed = serve.claim("limit=5&lease=1");
         assert!(
             claimed.status == 200 || claimed.status == 503,
             "claim: {claimed:?}"

@@ -3,12 +3,12 @@
 use std::io::{self, Read};
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use tiny_http::Request;
 
 use super::errors::ApiError;
-use crate::api::MAX_BODY_BYTES;
-use crate::store::Failure;
+use crate::api::{AckRequest, MAX_BODY_BYTES};
+use crate::store::{Ack, Failure};
 
 /// The longest `retry_after` a consumer may ask for.
 const RETRY_AFTER_MAX_SECONDS: f64 = 7.0 * 86_400.0;
@@ -16,7 +16,6 @@ const RETRY_AFTER_MAX_SECONDS: f64 = 7.0 * 86_400.0;
 /// The original API's body is `{"error_message": ...}` (any other keys ignored); an empty
 /// body, as the original accepted, records "Unknown error".
 pub(super) fn parse_failure(body: &[u8]) -> Result<Failure, ApiError> {
-    let bad = |message: &str| ApiError::BadRequest(message.into());
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Failure {
             message: "Unknown error".into(),
@@ -24,20 +23,72 @@ pub(super) fn parse_failure(body: &[u8]) -> Result<Failure, ApiError> {
             retry_after: None,
         });
     }
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|error| ApiError::BadRequest(format!("the body is not JSON: {error}")))?;
-    let Value::Object(object) = value else {
-        return Err(bad("the body must be a JSON object"));
+    let Value::Object(object) = parse_json(body)? else {
+        return Err(ApiError::BadRequest(
+            "the body must be a JSON object".into(),
+        ));
     };
+    failure_from(&object, "").map_err(ApiError::BadRequest)
+}
+
+/// `{"events": [{"id": 1, "status": "processed"}, {"id": 2, "status": "failed", ...}]}`: at
+/// most [`AckRequest::MAX_EVENTS`] acknowledgements, each failure with the keys of the
+/// single-event route. One bad entry refuses the whole batch (nothing is applied); an id that
+/// names no event is not bad input, it gets its own `not_found` result.
+pub(super) fn parse_acks(body: &[u8]) -> Result<Vec<(i64, Ack)>, ApiError> {
+    let bad = |message: String| ApiError::BadRequest(message);
+    let Value::Object(mut object) = parse_json(body)? else {
+        return Err(bad(
+            r#"the body must be a JSON object {"events": [...]}"#.into()
+        ));
+    };
+    let Some(Value::Array(events)) = object.remove("events") else {
+        return Err(bad("events must be an array of acknowledgements".into()));
+    };
+    if events.len() > AckRequest::MAX_EVENTS {
+        return Err(bad(format!(
+            "at most {} events per acknowledgement, not {}",
+            AckRequest::MAX_EVENTS,
+            events.len()
+        )));
+    }
+    events
+        .iter()
+        .enumerate()
+        .map(|(index, event)| parse_ack(event, &format!("events[{index}]")).map_err(bad))
+        .collect()
+}
+
+/// One entry of an acknowledgement batch; `at` is its place (`events[3]`), for the messages.
+fn parse_ack(event: &Value, at: &str) -> Result<(i64, Ack), String> {
+    let Value::Object(object) = event else {
+        return Err(format!(
+            r#"{at} must be an object like {{"id": 1, "status": "processed"}}"#
+        ));
+    };
+    let id = match object.get("id") {
+        Some(Value::Number(number)) => number.as_i64(),
+        _ => None,
+    }
+    .ok_or_else(|| format!("{at}.id must be an integer event id"))?;
+    match object.get("status").and_then(Value::as_str) {
+        Some("processed") => Ok((id, Ack::Processed)),
+        Some("failed") => Ok((id, Ack::Failed(failure_from(object, &format!("{at}."))?))),
+        _ => Err(format!(r#"{at}.status must be "processed" or "failed""#)),
+    }
+}
+
+/// The failure keys of `object`; `prefix` says where it is in the body, for the messages.
+fn failure_from(object: &Map<String, Value>, prefix: &str) -> Result<Failure, String> {
     let message = match object.get("error_message") {
         None | Some(Value::Null) => "Unknown error".to_string(),
         Some(Value::String(message)) => message.clone(),
-        Some(_) => return Err(bad("error_message must be a string")),
+        Some(_) => return Err(format!("{prefix}error_message must be a string")),
     };
     let retryable = match object.get("retryable") {
         None | Some(Value::Null) => true,
         Some(Value::Bool(retryable)) => *retryable,
-        Some(_) => return Err(bad("retryable must be true or false")),
+        Some(_) => return Err(format!("{prefix}retryable must be true or false")),
     };
     let retry_after = match object.get("retry_after") {
         None | Some(Value::Null) => None,
@@ -45,15 +96,34 @@ pub(super) fn parse_failure(body: &[u8]) -> Result<Failure, ApiError> {
             Some(seconds) if (0.0..=RETRY_AFTER_MAX_SECONDS).contains(&seconds) => {
                 Some(Duration::from_secs_f64(seconds))
             }
-            _ => return Err(bad("retry_after must be 0 to 604800 seconds")),
+            _ => return Err(format!("{prefix}retry_after must be 0 to 604800 seconds")),
         },
-        Some(_) => return Err(bad("retry_after must be a number of seconds")),
+        Some(_) => return Err(format!("{prefix}retry_after must be a number of seconds")),
     };
     Ok(Failure {
         message,
         retryable,
         retry_after,
     })
+}
+
+/// A claim carries its parameters in the query string: its body may be empty or `{}`, so a
+/// client that meant to send something else learns that it was not understood.
+pub(super) fn require_empty_body(body: &[u8]) -> Result<(), ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    match parse_json(body)? {
+        Value::Object(object) if object.is_empty() => Ok(()),
+        _ => Err(ApiError::BadRequest(
+            "a claim takes its parameters in the query string; its body must be empty or {}".into(),
+        )),
+    }
+}
+
+fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|error| ApiError::BadRequest(format!("the body is not JSON: {error}")))
 }
 
 pub(super) fn read_body(request: &mut Request) -> Result<Vec<u8>, ApiError> {

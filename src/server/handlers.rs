@@ -8,7 +8,7 @@ use serde_json::json;
 use tiny_http::{Method, Request};
 
 use super::auth::authorize;
-use super::body::{parse_failure, read_body};
+use super::body::{parse_acks, parse_failure, read_body, require_empty_body};
 use super::errors::ApiError;
 use super::lobby::Waiting;
 use super::query::Query;
@@ -17,8 +17,8 @@ use super::reply::{answer, events_reply, mark_reply, send, Reply};
 use super::routes::{parse_route, Action, Route};
 use super::{lock, Shared};
 use crate::api::{
-    self, ErrorResponse, EventsQuery, EventsResponse, HealthResponse, PublishResponse,
-    MAX_BODY_BYTES,
+    self, AckOutcome, AckResponse, AckResult, ErrorResponse, EventsQuery, EventsResponse,
+    HealthResponse, PublishResponse, MAX_BODY_BYTES,
 };
 use crate::event::{format_timestamp, Event, NewEvent};
 use crate::store::{Claim, Marked, Store};
@@ -125,11 +125,11 @@ fn respond_to(
             publish(shared, store, &body)
         }
         Route::Events => {
+            // Until consumers claim through POST /discord/events/claim, a GET with a lease
+            // (default 60) still claims; `lease=0` reads.
             let events_query = EventsQuery {
-                limit: query.int("limit", 1..=EventsQuery::LIMIT_MAX, 50)?,
-                max_attempts: query.optional_int("max_attempts", 1..=100)?,
                 lease: query.int("lease", 0..=EventsQuery::LEASE_MAX as i64, 60)? as u64,
-                wait: query.int("wait", 0..=EventsQuery::WAIT_MAX as i64, 0)? as u64,
+                ..events_query(&query)?
             };
             let reading = events_query.lease == 0;
             if reading {
@@ -141,34 +141,54 @@ fn respond_to(
             } else {
                 // This connection's own commits do not move its data_version.
                 *cache = None;
+                shared.note_claim();
             }
             let events = claim(shared, store, &events_query)?;
             if reading {
                 *cache = ReadCache::new(store, &events_query, &events);
             }
-            if events.is_empty() && events_query.wait > 0 && !shared.stopping.load(Ordering::SeqCst)
-            {
-                return Ok(Reply::Park(events_query));
-            }
-            Ok(events_reply(&events_query, events))
+            Ok(answer_or_park(shared, events_query, events))
+        }
+        Route::Claim => {
+            require_empty_body(&read_body(request)?)?;
+            let events_query = EventsQuery {
+                lease: query.int("lease", 1..=EventsQuery::LEASE_MAX as i64, 60)? as u64,
+                ..events_query(&query)?
+            };
+            shared.note_claim();
+            let events = claim(shared, store, &events_query)?;
+            Ok(answer_or_park(shared, events_query, events))
+        }
+        Route::Ack => {
+            let acks = parse_acks(&read_body(request)?)?;
+            let marked = store.ack(&acks, now)?;
+            let results = acks
+                .iter()
+                .zip(marked)
+                .map(|((id, _), marked)| {
+                    let status = ack_outcome(marked);
+                    shared.metrics.count_ack(status);
+                    AckResult { id: *id, status }
+                })
+                .collect();
+            Ok(Reply::json(
+                200,
+                &AckResponse {
+                    success: true,
+                    results,
+                },
+            ))
         }
         Route::Event(id, Action::Processed) => {
             let marked = store.mark_processed(id, now)?;
-            if marked == Marked::Processed {
-                shared.metrics.processed.fetch_add(1, Ordering::Relaxed);
-            }
+            shared.metrics.count_ack(ack_outcome(Some(marked)));
             Ok(mark_reply(id, "processed"))
         }
         Route::Event(id, Action::Failed) => {
             let body = read_body(request)?;
             let failure = parse_failure(&body)?;
             let marked = store.mark_failed(id, &failure, now)?;
-            let counter = match marked {
-                Marked::DeadLettered => &shared.metrics.dead_lettered,
-                Marked::WillRetry => &shared.metrics.failed,
-                Marked::Processed | Marked::AlreadyProcessed => &shared.metrics.late_failures,
-            };
-            counter.fetch_add(1, Ordering::Relaxed);
+            shared.metrics.count_ack(ack_outcome(Some(marked)));
             Ok(mark_reply(id, "failed"))
         }
         Route::Event(id, Action::Retry) => {
@@ -263,7 +283,38 @@ fn publish(shared: &Shared, store: &mut Store, body: &[u8]) -> Result<Reply, Api
     ))
 }
 
-/// Claims what is due for one `GET /discord/events`. A `max_attempts` below the server's
+/// `limit`, `max_attempts` and `wait`, shared by the read and the claim; `lease` is the
+/// claim's own.
+fn events_query(query: &Query) -> Result<EventsQuery, ApiError> {
+    Ok(EventsQuery {
+        limit: query.int("limit", 1..=EventsQuery::LIMIT_MAX, 50)?,
+        max_attempts: query.optional_int("max_attempts", 1..=100)?,
+        lease: 0,
+        wait: query.int("wait", 0..=EventsQuery::WAIT_MAX as i64, 0)? as u64,
+    })
+}
+
+/// The events found, or, when there are none and the client asked to wait, a place in the
+/// lobby.
+fn answer_or_park(shared: &Shared, query: EventsQuery, events: Vec<Event>) -> Reply {
+    if events.is_empty() && query.wait > 0 && !shared.stopping.load(Ordering::SeqCst) {
+        Reply::Park(query)
+    } else {
+        events_reply(&query, events)
+    }
+}
+
+fn ack_outcome(marked: Option<Marked>) -> AckOutcome {
+    match marked {
+        Some(Marked::Processed) => AckOutcome::Processed,
+        Some(Marked::AlreadyProcessed) => AckOutcome::AlreadyProcessed,
+        Some(Marked::WillRetry) => AckOutcome::WillRetry,
+        Some(Marked::DeadLettered) => AckOutcome::DeadLettered,
+        None => AckOutcome::NotFound,
+    }
+}
+
+/// Claims what is due (or, with a zero lease, reads it). A `max_attempts` below the server's
 /// only narrows what is handed out: events past it are given back at once.
 pub(super) fn claim(
     shared: &Shared,

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use super::lock;
+use crate::api::AckOutcome;
 
 #[derive(Default)]
 pub(super) struct Metrics {
@@ -13,10 +14,12 @@ pub(super) struct Metrics {
     /// Long polls waiting in the lobby now.
     pub(super) parked: AtomicU64,
     pub(super) claimed: AtomicU64,
+    /// Acknowledgements (batch and single) by what they did.
     pub(super) processed: AtomicU64,
-    pub(super) failed: AtomicU64,
+    pub(super) will_retry: AtomicU64,
     pub(super) dead_lettered: AtomicU64,
-    pub(super) late_failures: AtomicU64,
+    pub(super) already_processed: AtomicU64,
+    pub(super) not_found: AtomicU64,
     pub(super) released: AtomicU64,
     pub(super) published: AtomicU64,
     pub(super) retention_deleted: AtomicU64,
@@ -25,6 +28,17 @@ pub(super) struct Metrics {
 impl Metrics {
     pub(super) fn count_request(&self, route: &'static str, status: u16) {
         *lock(&self.requests).entry((route, status)).or_insert(0) += 1;
+    }
+
+    pub(super) fn count_ack(&self, outcome: AckOutcome) {
+        let counter = match outcome {
+            AckOutcome::Processed => &self.processed,
+            AckOutcome::AlreadyProcessed => &self.already_processed,
+            AckOutcome::WillRetry => &self.will_retry,
+            AckOutcome::DeadLettered => &self.dead_lettered,
+            AckOutcome::NotFound => &self.not_found,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Prometheus text exposition format, version 0.0.4.
@@ -88,9 +102,10 @@ impl Metrics {
         let _ = writeln!(out, "# TYPE dq_events_acked_total counter");
         for (outcome, counter) in [
             ("processed", &self.processed),
-            ("will_retry", &self.failed),
+            ("will_retry", &self.will_retry),
             ("dead_lettered", &self.dead_lettered),
-            ("already_processed", &self.late_failures),
+            ("already_processed", &self.already_processed),
+            ("not_found", &self.not_found),
         ] {
             let _ = writeln!(
                 out,

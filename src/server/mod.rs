@@ -46,7 +46,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
@@ -105,6 +105,8 @@ struct Shared {
     housekeeping: Mutex<()>,
     housekeeping_bell: Condvar,
     metrics: Metrics,
+    /// When the last claim arrived, if any has.
+    last_claim: Mutex<Option<Instant>>,
 }
 
 impl Server {
@@ -138,6 +140,7 @@ impl Server {
                 housekeeping: Mutex::new(()),
                 housekeeping_bell: Condvar::new(),
                 metrics: Metrics::default(),
+                last_claim: Mutex::new(None),
             }),
         })
     }
@@ -186,6 +189,12 @@ impl Server {
         let _ = housekeeping.join();
         let _ = wake_up.join();
         Ok(())
+    }
+}
+
+impl Shared {
+    fn note_claim(&self) {
+        *lock(&self.last_claim) = Some(Instant::now());
     }
 }
 

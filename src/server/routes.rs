@@ -8,7 +8,10 @@ use crate::api;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Route {
     Health,
+    /// GET reads (never claims); POST publishes.
     Events,
+    Claim,
+    Ack,
     Event(i64, Action),
     Stats,
     Cleanup,
@@ -29,6 +32,8 @@ impl Route {
         match route {
             Some(Route::Health) => "health",
             Some(Route::Events) => "events",
+            Some(Route::Claim) => "claim",
+            Some(Route::Ack) => "ack",
             Some(Route::Event(_, Action::Processed)) => "event_processed",
             Some(Route::Event(_, Action::Failed)) => "event_failed",
             Some(Route::Event(_, Action::Retry)) => "event_retry",
@@ -43,7 +48,9 @@ impl Route {
     pub(super) fn allows(self, method: &Method) -> bool {
         match self {
             Route::Events => matches!(method, Method::Get | Method::Post),
-            Route::Event(..) | Route::Cleanup => *method == Method::Post,
+            Route::Claim | Route::Ack | Route::Event(..) | Route::Cleanup => {
+                *method == Method::Post
+            }
             Route::Health | Route::Stats | Route::Failed | Route::Metrics => *method == Method::Get,
         }
     }
@@ -51,7 +58,7 @@ impl Route {
     pub(super) fn allowed(self) -> &'static str {
         match self {
             Route::Events => "GET, POST",
-            Route::Event(..) | Route::Cleanup => "POST",
+            Route::Claim | Route::Ack | Route::Event(..) | Route::Cleanup => "POST",
             Route::Health | Route::Stats | Route::Failed | Route::Metrics => "GET",
         }
     }
@@ -62,6 +69,8 @@ pub(super) fn parse_route(path: &str) -> Result<Route, ApiError> {
     Ok(match path {
         api::HEALTH => Route::Health,
         api::EVENTS => Route::Events,
+        api::CLAIM => Route::Claim,
+        api::ACK => Route::Ack,
         api::STATS => Route::Stats,
         api::CLEANUP => Route::Cleanup,
         api::FAILED => Route::Failed,
@@ -98,6 +107,8 @@ mod tests {
     #[test]
     fn routes_parse_and_bad_ids_are_rejected() {
         assert_eq!(parse_route("/discord/events").unwrap(), Route::Events);
+        assert_eq!(parse_route("/discord/events/claim").unwrap(), Route::Claim);
+        assert_eq!(parse_route("/discord/events/ack").unwrap(), Route::Ack);
         assert_eq!(
             parse_route("/discord/events/12/failed").unwrap(),
             Route::Event(12, Action::Failed)

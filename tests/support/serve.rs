@@ -165,6 +165,17 @@ impl Serve {
         self.call("POST", path, body)
     }
 
+    /// `POST /discord/events/claim?{query}` with an empty body.
+    pub fn claim(&self, query: &str) -> Answer {
+        self.post(&format!("/discord/events/claim?{query}"), None)
+    }
+
+    /// `POST /discord/events/ack` with `events` (a JSON array) as the batch.
+    pub fn ack(&self, events: Value) -> Answer {
+        let body = serde_json::json!({ "events": events }).to_string();
+        self.post("/discord/events/ack", Some(&body))
+    }
+
     /// A request with exactly these headers (plus Host, Content-Length, Connection: close).
     pub fn call_with(
         &self,
