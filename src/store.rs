@@ -144,6 +144,15 @@ pub enum Marked {
     DeadLettered,
 }
 
+/// What an acknowledgement did to an event that exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Acked {
+    pub marked: Marked,
+    /// When the event was created, for one this acknowledgement marked processed (the delivery
+    /// latency's start); `None` otherwise, or when the stored time cannot be read.
+    pub created_at: Option<DateTime<Utc>>,
+}
+
 /// What a publish stored for one event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Published {
@@ -451,6 +460,7 @@ impl Store {
         self.ack(&[(id, Ack::Processed)], now)?
             .pop()
             .flatten()
+            .map(|acked| acked.marked)
             .ok_or_else(|| StoreError::NotFound(id).into())
     }
 
@@ -466,6 +476,7 @@ impl Store {
         self.ack(&[(id, Ack::Failed(failure.clone()))], now)?
             .pop()
             .flatten()
+            .map(|acked| acked.marked)
             .ok_or_else(|| StoreError::NotFound(id).into())
     }
 
@@ -474,7 +485,7 @@ impl Store {
     /// back, and a batch costs one sync however many events it holds. Each acknowledgement
     /// is answered on its own, in order: `None` for an id that names no event, which spoils
     /// none of the others. An id given twice is applied twice (the second finds it done).
-    pub fn ack(&mut self, acks: &[(i64, Ack)], now: DateTime<Utc>) -> Result<Vec<Option<Marked>>> {
+    pub fn ack(&mut self, acks: &[(i64, Ack)], now: DateTime<Utc>) -> Result<Vec<Option<Acked>>> {
         let policy = self.policy;
         self.durably(|store| {
             let tx = store
@@ -485,9 +496,15 @@ impl Store {
                 .iter()
                 .map(|(id, ack)| match ack {
                     Ack::Processed => mark_processed_in(&tx, *id, now),
-                    Ack::Failed(failure) => mark_failed_in(&tx, &policy, *id, failure, now),
+                    Ack::Failed(failure) => {
+                        let marked = mark_failed_in(&tx, &policy, *id, failure, now)?;
+                        Ok(marked.map(|marked| Acked {
+                            marked,
+                            created_at: None,
+                        }))
+                    }
                 })
-                .collect::<Result<Vec<Option<Marked>>>>()?;
+                .collect::<Result<Vec<Option<Acked>>>>()?;
             tx.commit().context("committing the acknowledgements")?;
             Ok(outcomes)
         })
@@ -645,23 +662,31 @@ impl Store {
 }
 
 /// Marks one event delivered inside `tx`; `None` if there is no such event.
-fn mark_processed_in(tx: &Connection, id: i64, now: DateTime<Utc>) -> Result<Option<Marked>> {
-    let changed = tx
+fn mark_processed_in(tx: &Connection, id: i64, now: DateTime<Utc>) -> Result<Option<Acked>> {
+    let created: Option<String> = tx
         .prepare_cached(
             "UPDATE events SET processed = 1, last_attempt = ?2, lease_until_ms = NULL,
                 next_attempt_ms = NULL
-             WHERE id = ?1 AND processed = 0",
+             WHERE id = ?1 AND processed = 0
+             RETURNING created_at",
         )?
-        .execute(params![id, format_timestamp(now)])
+        .query_row(params![id, format_timestamp(now)], |row| text(row, 0))
+        .optional()
         .context("marking the event processed")?;
-    if changed == 1 {
-        return Ok(Some(Marked::Processed));
+    if let Some(created) = created {
+        return Ok(Some(Acked {
+            marked: Marked::Processed,
+            created_at: parse_timestamp(&created),
+        }));
     }
     let exists: bool = tx
         .prepare_cached("SELECT EXISTS(SELECT 1 FROM events WHERE id = ?1)")?
         .query_row([id], |row| row.get(0))
         .context("looking up the event")?;
-    Ok(exists.then_some(Marked::AlreadyProcessed))
+    Ok(exists.then_some(Acked {
+        marked: Marked::AlreadyProcessed,
+        created_at: None,
+    }))
 }
 
 /// Records one failed attempt inside `tx` (see [`Store::mark_failed`]); `None` if there is
@@ -1012,8 +1037,12 @@ mod tests {
                 at(1),
             )
             .unwrap();
+        let marked: Vec<Option<Marked>> = outcomes
+            .iter()
+            .map(|acked| acked.map(|acked| acked.marked))
+            .collect();
         assert_eq!(
-            outcomes,
+            marked,
             [
                 Some(Marked::Processed),
                 None,
@@ -1022,6 +1051,9 @@ mod tests {
                 Some(Marked::AlreadyProcessed),
             ]
         );
+        // The delivery latency's start, for the event marked processed only.
+        assert_eq!(outcomes[0].and_then(|acked| acked.created_at), Some(at(0)));
+        assert_eq!(outcomes[4].and_then(|acked| acked.created_at), None);
         let stats = store.stats(at(1)).unwrap();
         assert_eq!(
             (stats.processed, stats.waiting, stats.failed, stats.leased),

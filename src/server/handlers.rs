@@ -165,8 +165,8 @@ fn respond_to(
             let results = acks
                 .iter()
                 .zip(marked)
-                .map(|((id, _), marked)| {
-                    let status = ack_outcome(marked);
+                .map(|((id, _), acked)| {
+                    let status = ack_outcome(acked.map(|acked| acked.marked));
                     shared.metrics.count_ack(status);
                     AckResult { id: *id, status }
                 })
