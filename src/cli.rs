@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use serde_json::{Map, Value};
 
 use crate::event::validate_event_type;
@@ -31,6 +31,20 @@ pub struct Cli {
 /// Flags every subcommand takes, anywhere on the command line.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
+    /// Config file [default: $XDG_CONFIG_HOME/dq/config.toml]
+    #[arg(
+        long,
+        global = true,
+        env = "DQ_CONFIG",
+        value_name = "PATH",
+        value_hint = clap::ValueHint::FilePath,
+        value_parser = clap::builder::TypedValueParser::map(
+            clap::builder::OsStringValueParser::new(),
+            PathBuf::from
+        )
+    )]
+    pub config: Option<PathBuf>,
+
     /// SQLite database [default: $XDG_DATA_HOME/dq/events.db]
     // An empty value (`DQ_DB=` in a script) means the default, as an unset variable would.
     #[arg(
@@ -93,6 +107,26 @@ pub enum Command {
     Consume(ConsumeArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
+    /// Show or change the settings of the config file
+    Config(ConfigArgs),
+}
+
+/// The whole command line: the derive definition, plus a copy of every setting's flag on
+/// `dq config show`, found in the definition itself (`config::keys`), so a flag added anywhere
+/// with an `env =` twin is there too.
+pub fn command() -> clap::Command {
+    let command = Cli::command();
+    let mut built = command.clone();
+    built.build();
+    let flags: Vec<clap::Arg> = crate::config::keys::settings(&built)
+        .into_iter()
+        // Global flags (`--db`) are in `config show` already.
+        .filter(|setting| !setting.global)
+        .map(|setting| setting.arg.help_heading("Settings"))
+        .collect();
+    command.mut_subcommand("config", |config| {
+        config.mut_subcommand("show", |show| show.args(flags))
+    })
 }
 
 #[derive(Debug, Args)]
@@ -465,6 +499,31 @@ pub struct ConsumeArgs {
     pub listen: Option<String>,
 }
 
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub action: ConfigAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Print every setting: its value and where it comes from (flag, env, file or default);
+    /// takes every setting's flag, to show what a command given it would use
+    Show,
+    /// Set KEY to VALUE in the config file (a list takes a comma-separated VALUE)
+    Set {
+        /// A setting's key, its long flag name: webhook, user-id, sources, ...
+        key: String,
+        /// Parsed as the flag would parse it
+        #[arg(allow_hyphen_values = true)]
+        value: String,
+    },
+    /// Remove KEY from the config file
+    Unset { key: String },
+    /// Print where the config file is
+    Path,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Lang {
     /// Spanish, as the original messages
@@ -566,12 +625,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
     use serde_json::json;
 
     #[test]
     fn the_command_line_definition_is_consistent() {
-        Cli::command().debug_assert();
+        command().debug_assert();
     }
 
     #[test]

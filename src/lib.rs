@@ -5,6 +5,7 @@ pub mod api;
 pub mod cli;
 pub mod client;
 pub mod cmd;
+pub mod config;
 pub mod discord;
 pub mod event;
 pub mod render;

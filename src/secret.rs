@@ -25,6 +25,52 @@ pub fn mask_url(url: &str) -> String {
     }
 }
 
+/// A webhook URL with its token hidden but its id kept, so a user can tell which webhook it
+/// is: `https://discord.com/api/webhooks/123/abc` → `https://discord.com/api/webhooks/123/…`.
+/// Anything that is not a webhook URL is masked like any URL.
+pub fn mask_webhook(url: &str) -> String {
+    let without_query = url.split(['?', '#']).next().unwrap_or(url);
+    let Some((before, rest)) = without_query.split_once("/webhooks/") else {
+        return mask_url(url);
+    };
+    let id = rest.split('/').next().unwrap_or("");
+    let host = mask_url(before);
+    let Some(base) = host.strip_suffix('…') else {
+        return host;
+    };
+    if id.is_empty() || !id.bytes().all(|byte| byte.is_ascii_digit()) {
+        return host;
+    }
+    let path = before.split_once("://").map_or("", |(_, rest)| rest);
+    let path = path.split_once('/').map_or("", |(_, path)| path);
+    format!("{base}{path}/webhooks/{id}/…")
+}
+
+/// Any secret as `dq config show` prints it: a webhook keeps its id, a URL its scheme and
+/// host, a header its name; anything else only its length.
+pub fn mask(value: &str) -> String {
+    if value.is_empty() {
+        return String::new();
+    }
+    if value.contains("/webhooks/") {
+        return mask_webhook(value);
+    }
+    if value.contains("://") {
+        return mask_url(value);
+    }
+    if let Some((name, _)) = value.split_once(':') {
+        let name = name.trim();
+        if !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
+        {
+            return format!("{name}: …");
+        }
+    }
+    format!("… ({} characters)", value.chars().count())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,5 +115,34 @@ mod tests {
         );
         assert_eq!(mask_url("http://user:pw@host:8080/x"), "http://host:8080/…");
         assert_eq!(mask_url("not a url"), "…");
+    }
+
+    #[test]
+    fn masked_webhooks_keep_their_id_never_their_token() {
+        assert_eq!(
+            mask_webhook("https://discord.com/api/webhooks/123/s3cr3t?wait=true"),
+            "https://discord.com/api/webhooks/123/…"
+        );
+        assert_eq!(
+            mask_webhook("http://u:pw@127.0.0.1:9/api/v10/webhooks/1/s3cr3t"),
+            "http://127.0.0.1:9/api/v10/webhooks/1/…"
+        );
+        assert_eq!(mask_webhook("https://x/webhooks/s3cr3t"), "https://x/…");
+        assert_eq!(mask_webhook("webhooks/1/s3cr3t"), "…");
+    }
+
+    #[test]
+    fn any_secret_is_masked_by_its_shape() {
+        assert_eq!(
+            mask("https://d/api/webhooks/9/s3cr3t"),
+            "https://d/api/webhooks/9/…"
+        );
+        assert_eq!(
+            mask("https://host:8080/p?token=s3cr3t"),
+            "https://host:8080/…"
+        );
+        assert_eq!(mask("X-Github-Token: s3cr3t"), "X-Github-Token: …");
+        assert_eq!(mask("s3cr3t"), "… (6 characters)");
+        assert_eq!(mask(""), "");
     }
 }

@@ -249,7 +249,7 @@ fn a_closed_stdout_is_not_an_error() {
         dq.to_str().unwrap(),
         db.path().to_str().unwrap()
     );
-    let output = std::process::Command::new("bash")
+    let output = support::isolate(&mut std::process::Command::new("bash"))
         .args(["-c", &script])
         .output()
         .unwrap();

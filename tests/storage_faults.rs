@@ -83,7 +83,7 @@ fn publish_past_the_file_size_limit_fails_and_keeps_every_row() {
     let limit_kib = bytes.len() / 1024;
     let script = format!("trap '' XFSZ; ulimit -f {limit_kib}; exec \"$0\" \"$@\"");
     let mut command = Command::new("bash");
-    command
+    support::isolate(&mut command)
         .arg("-c")
         .arg(&script)
         .arg(support::dq().get_program())

@@ -3,13 +3,12 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::CommandFactory;
 
 use super::print;
-use crate::cli::{Cli, CompletionsArgs};
+use crate::cli::{self, CompletionsArgs};
 
 pub fn run(args: &CompletionsArgs) -> Result<ExitCode> {
-    let mut command = Cli::command();
+    let mut command = cli::command();
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut command, "dq", &mut script);
     print(&String::from_utf8_lossy(&script))?;

@@ -7,12 +7,15 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use clap::ArgMatches;
 
-use crate::cli::{Cli, Command, GlobalArgs};
+use crate::cli::{Command, GlobalArgs};
+use crate::config::{Config, Invocation, Source};
 use crate::store::{Policy, Store};
 
 mod admin;
 mod completions;
+mod config;
 mod consume;
 mod publish;
 mod serve;
@@ -29,16 +32,28 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
-/// Settings every subcommand shares, resolved from flags, environment and defaults.
+/// Settings every subcommand shares, resolved from flags, environment, the config file and
+/// defaults.
 pub struct Settings {
     pub db_path: PathBuf,
     pub json: bool,
     pub policy: Policy,
     pub busy_timeout: Duration,
+    /// The config file every command read, and every setting it may hold (for the parts of
+    /// the file that are no flag's, such as `[templates]`, and for showing where a value came
+    /// from).
+    pub config: Config,
+    /// The matches of the subcommand that runs, and its path after `dq` (`config show`).
+    pub matches: ArgMatches,
+    pub path: String,
 }
 
 impl Settings {
-    fn new(global: &GlobalArgs) -> Result<Settings> {
+    fn new(
+        global: &GlobalArgs,
+        config: Config,
+        (path, matches): (String, ArgMatches),
+    ) -> Result<Settings> {
         let db_path = match &global.db {
             Some(path) if !path.as_os_str().is_empty() => path.clone(),
             _ => default_db_path()?,
@@ -51,6 +66,21 @@ impl Settings {
                 ..Policy::default()
             },
             busy_timeout: Duration::from_millis(global.busy_timeout_ms),
+            config,
+            matches,
+            path,
+        })
+    }
+
+    /// The value of setting `key` and where it comes from: in the subcommand that runs when it
+    /// has the flag, else as that flag would get it (environment, file, default).
+    pub fn resolve(&self, key: &str) -> Option<(Option<Vec<String>>, Source)> {
+        let setting = self.config.setting(key)?;
+        let has_flag = self.path == "config show" || setting.commands.contains(&self.path);
+        Some(if has_flag {
+            self.config.resolve_in(setting, &self.matches)
+        } else {
+            self.config.resolve(setting)
         })
     }
 
@@ -60,7 +90,7 @@ impl Settings {
 }
 
 /// `$XDG_DATA_HOME/dq/events.db`, else `~/.local/share/dq/events.db`.
-fn default_db_path() -> Result<PathBuf> {
+pub fn default_db_path() -> Result<PathBuf> {
     let data_home = std::env::var_os("XDG_DATA_HOME")
         .filter(|value| !value.is_empty())
         .map(PathBuf::from)
@@ -69,12 +99,27 @@ fn default_db_path() -> Result<PathBuf> {
                 .filter(|value| !value.is_empty())
                 .map(|home| PathBuf::from(home).join(".local/share"))
         })
-        .context("no database path: set --db, DQ_DB, XDG_DATA_HOME or HOME")?;
+        .context(
+            "no database path: set --db (DQ_DB or `db` in the config file), XDG_DATA_HOME or HOME",
+        )?;
     Ok(data_home.join("dq").join("events.db"))
 }
 
-pub fn run(cli: Cli) -> Result<ExitCode> {
-    let settings = Settings::new(&cli.global)?;
+pub fn run(invocation: Invocation) -> Result<ExitCode> {
+    let Invocation {
+        cli,
+        matches,
+        config,
+    } = invocation;
+    for warning in &config.file.warnings {
+        let _ = writeln!(io::stderr(), "dq: warning: {warning}");
+    }
+    let mut leaf = (Vec::new(), matches);
+    while let Some((name, sub)) = leaf.1.remove_subcommand() {
+        leaf.0.push(name);
+        leaf.1 = sub;
+    }
+    let settings = Settings::new(&cli.global, config, (leaf.0.join(" "), leaf.1))?;
     match cli.command {
         Command::Publish(args) => publish::run(&settings, args),
         Command::Stats => admin::stats(&settings),
@@ -84,6 +129,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Completions(args) => completions::run(&args),
         Command::Serve(args) => serve::run(&settings, &args),
         Command::Consume(args) => consume::run(&settings, args),
+        Command::Config(args) => config::run(&settings, &args),
     }
 }
 
@@ -120,7 +166,10 @@ pub fn report(error: &anyhow::Error) -> ExitCode {
         message.push_str(&cause.to_string());
     }
     let _ = writeln!(io::stderr(), "dq: error: {message}");
-    if error.chain().any(|cause| cause.is::<UsageError>()) {
+    let usage = |cause: &(dyn std::error::Error + 'static)| {
+        cause.is::<UsageError>() || cause.is::<crate::config::FileError>()
+    };
+    if error.chain().any(usage) {
         ExitCode::from(2)
     } else {
         ExitCode::FAILURE

@@ -8,9 +8,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 /// The `dq` binary cargo built for these tests, with a clean environment for dq's variables
-/// so the developer's own settings never leak into a test.
+/// and an empty config directory, so the developer's own settings (variables or
+/// `~/.config/dq/config.toml`) never leak into a test.
 pub fn dq() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_dq"));
+    isolate(&mut command);
+    command
+}
+
+/// Clears dq's variables from `command` and points it at an empty config directory; for tests
+/// that run dq through another program (`bash -c`), as `dq()` does for dq itself.
+pub fn isolate(command: &mut Command) -> &mut Command {
+    command.env("XDG_CONFIG_HOME", empty_config_home());
     for name in [
         "DQ_DB",
         "DQ_TOKEN",
@@ -41,10 +50,20 @@ pub fn dq() -> Command {
         "DQ_LEASE",
         "DQ_LANG",
         "DQ_LISTEN",
+        // The config file's own.
+        "DQ_CONFIG",
     ] {
         command.env_remove(name);
     }
     command
+}
+
+/// A directory with no `dq/config.toml` in it, shared by every test that does not write one
+/// (a test that writes the default file gives dq an `XDG_CONFIG_HOME` of its own).
+pub fn empty_config_home() -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("dq-empty-config-home");
+    std::fs::create_dir_all(&path).expect("creating the empty config directory");
+    path
 }
 
 /// Runs `command` with `input` on its stdin and waits for it, capturing stdout and stderr.
