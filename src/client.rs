@@ -206,8 +206,8 @@ impl HttpSource {
         match status {
             200..=299 => {}
             401 => bail!(
-                "{source}: {doing}: the token was refused (401): set --token or DQ_TOKEN to the \
-                 token `dq serve` printed"
+                "{source}: {doing}: the token was refused (401): set --token (DQ_TOKEN or \
+                 `token` in the config file) to the token `dq serve` printed"
             ),
             _ => bail!("{source}: {doing}: HTTP {status}: {}", error_text()),
         }

@@ -611,6 +611,50 @@ fn show_lists_every_setting_with_its_source_and_masks_secrets() {
     }
 }
 
+#[test]
+fn stats_names_each_setting_by_key_and_env_var_and_its_source() {
+    let setup = Setup::new();
+    let path = setup.write(&format!("webhook = {WEBHOOK:?}\n"));
+    let out = succeeds(setup.dq().env("DISCORD_USER_ID", "123").arg("stats"));
+    assert!(!out.contains("s3cr3t") && !out.contains("123 "), "{out}");
+    let line = |key: &str| {
+        out.lines()
+            .find(|line| line.starts_with(key))
+            .unwrap_or_else(|| panic!("no {key} line in {out}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(
+        line("webhook"),
+        format!(
+            "webhook DISCORD_WEBHOOK_URL https://discord.com/… file {}:1",
+            path.display()
+        )
+    );
+    assert_eq!(
+        line("user-id"),
+        "user-id DISCORD_USER_ID set env DISCORD_USER_ID"
+    );
+    assert_eq!(line("bot-token"), "bot-token DISCORD_BOT_TOKEN - default");
+    let document = json(&succeeds(setup.dq().args(["stats", "--json"])));
+    assert_eq!(
+        document["config"]["config_file"],
+        path.display().to_string()
+    );
+    assert_eq!(document["config"]["config_file_exists"], true);
+}
+
+#[test]
+fn the_errors_that_say_set_x_name_the_config_key() {
+    let setup = Setup::new();
+    fails(
+        setup.dq().args(["consume", "--once"]),
+        USAGE,
+        "`webhook` in the config file",
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // dq config set / unset
 
@@ -791,4 +835,33 @@ fn config_help_lists_every_setting_flag_on_show() {
     ] {
         assert!(out.contains(flag), "{flag} missing from: {out}");
     }
+}
+
+#[test]
+fn publish_falls_back_to_the_files_webhook_when_the_database_cannot_be_written() {
+    let setup = Setup::new();
+    let fake = support::discord::FakeDiscord::start();
+    setup.write(&format!(
+        "webhook = {:?}\nlang = \"en\"\n",
+        fake.webhook_url()
+    ));
+    let blocker = setup.db.dir.path().join("not-a-directory");
+    fs::write(&blocker, "x").unwrap();
+    let output = run(setup
+        .bare()
+        .arg("--db")
+        .arg(blocker.join("events.db"))
+        .args([
+            "publish",
+            "backup-error",
+            "--error-type",
+            "upload",
+            "--message",
+            "quota",
+        ]));
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stderr(&output).contains("straight to the Discord webhook"));
+    let embeds = fake.embeds();
+    assert_eq!(embeds.len(), 1);
+    assert_eq!(embeds[0]["title"], "☁️ Upload to MEGA failed");
 }

@@ -8,16 +8,16 @@ use serde_json::{json, Value};
 
 use super::{print, print_json, table, Settings};
 use crate::cli::{CleanupArgs, FailedArgs, RetryArgs};
+use crate::config::{Origin, Source};
 use crate::secret::mask_url;
 
 pub fn stats(settings: &Settings) -> Result<ExitCode> {
     let store = settings.open_store()?;
     let stats = store.stats(Utc::now())?;
-    let config = config(settings);
     if settings.json {
         let mut document = serde_json::to_value(stats)?;
         if let Value::Object(map) = &mut document {
-            map.insert("config".into(), config);
+            map.insert("config".into(), config(settings));
         }
         print_json(&document)?;
         return Ok(ExitCode::SUCCESS);
@@ -36,36 +36,95 @@ pub fn stats(settings: &Settings) -> Result<ExitCode> {
         .collect();
     let mut out = table(&["state", "events"], &rows);
     out.push('\n');
-    let settings: Vec<Vec<String>> = config
-        .as_object()
-        .into_iter()
-        .flatten()
-        .map(|(key, value)| {
-            let shown = match value {
-                Value::String(text) => text.clone(),
-                Value::Null => "-".into(),
-                other => other.to_string(),
-            };
-            vec![key.replace('_', " "), shown]
-        })
-        .collect();
-    out.push_str(&table(&["setting", "value"], &settings));
+    out.push_str(&config_table(settings));
     print(&out)?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// What dq sees of its configuration, every secret masked (the old `get_status()`).
+/// The settings `stats` reports, by config key.
+const SHOWN: [&str; 6] = [
+    "db",
+    "max-attempts",
+    "user-id",
+    "webhook",
+    "bot-token",
+    "codespace",
+];
+
+/// One setting as stats shows it: secrets only as set or not, the webhook by its host (as it
+/// always did; `dq config show` shows its id).
+fn shown(settings: &Settings, key: &str) -> (Value, Source) {
+    let (values, source) = settings.resolve(key).unwrap_or((None, Source::Default));
+    let value = values
+        .and_then(|values| values.into_iter().next())
+        .filter(|value| !value.is_empty());
+    let value = match key {
+        "db" => json!(settings.db_path.display().to_string()),
+        "max-attempts" => json!(settings.policy.max_attempts),
+        "user-id" | "bot-token" => json!(value.is_some()),
+        "webhook" => json!(value.map(|url| mask_url(&url))),
+        _ => json!(value),
+    };
+    (value, source)
+}
+
+/// What dq sees of its configuration, every secret masked (the old `get_status()`), with the
+/// keys it always had.
 fn config(settings: &Settings) -> Value {
-    let set = |name: &str| std::env::var(name).is_ok_and(|value| !value.is_empty());
-    let env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+    let value = |key| shown(settings, key).0;
+    let file = &settings.config.file;
     json!({
-        "database": settings.db_path.display().to_string(),
-        "max_attempts": settings.policy.max_attempts,
-        "user_id_set": set("DISCORD_USER_ID"),
-        "webhook": env("DISCORD_WEBHOOK_URL").map(|url| mask_url(&url)),
-        "bot_token_set": set("DISCORD_BOT_TOKEN"),
-        "codespace": env("CODESPACE_NAME"),
+        "database": value("db"),
+        "max_attempts": value("max-attempts"),
+        "user_id_set": value("user-id"),
+        "webhook": value("webhook"),
+        "bot_token_set": value("bot-token"),
+        "codespace": value("codespace"),
+        "config_file": file.path.display().to_string(),
+        "config_file_exists": file.exists(),
     })
+}
+
+/// The same, by config key and environment variable, with where each value comes from.
+fn config_table(settings: &Settings) -> String {
+    let rows: Vec<Vec<String>> = SHOWN
+        .iter()
+        .map(|key| {
+            let (value, source) = shown(settings, key);
+            let value = match value {
+                Value::Bool(true) => "set".into(),
+                Value::Bool(false) | Value::Null => "-".into(),
+                Value::String(text) => text,
+                other => other.to_string(),
+            };
+            let env = settings
+                .config
+                .setting(key)
+                .map_or_else(String::new, |setting| setting.env.clone());
+            vec![key.to_string(), env, value, source.to_string()]
+        })
+        .collect();
+    let file = &settings.config.file;
+    let mut rows = rows;
+    rows.push(vec![
+        "config file".into(),
+        "DQ_CONFIG".into(),
+        format!(
+            "{}{}",
+            file.path.display(),
+            if file.exists() {
+                ""
+            } else {
+                " (does not exist)"
+            }
+        ),
+        match file.origin {
+            Origin::Flag => "flag".into(),
+            Origin::Env => "env DQ_CONFIG".into(),
+            Origin::Default => "default".into(),
+        },
+    ]);
+    table(&["setting", "env", "value", "source"], &rows)
 }
 
 pub fn failed(settings: &Settings, args: &FailedArgs) -> Result<ExitCode> {

@@ -54,11 +54,12 @@ pub fn run(settings: &Settings, args: ConsumeArgs) -> Result<ExitCode> {
             api: args.discord_api.trim_end_matches('/').to_string(),
         })
     } else {
-        return Err(UsageError(
-            "nothing to deliver to: set --webhook (DISCORD_WEBHOOK_URL) or --bot-token \
-             (DISCORD_BOT_TOKEN), or use --dry-run"
-                .into(),
-        )
+        return Err(UsageError(format!(
+            "nothing to deliver to: set {} or {}, or use --dry-run (dq setup checks and saves \
+             a webhook)",
+            settings.config.hint("webhook"),
+            settings.config.hint("bot-token")
+        ))
         .into());
     };
     let by_user = matches!(target, Some(Target::Bot { .. }));

@@ -58,7 +58,7 @@ pub fn run(settings: &Settings, args: PublishArgs) -> Result<ExitCode> {
     });
     let published = match stored {
         Ok(published) => published,
-        Err(error) => return send_directly(&events, error, now),
+        Err(error) => return send_directly(settings, &events, error, now),
     };
     let mut out = String::new();
     for item in &published {
@@ -77,27 +77,33 @@ pub fn run(settings: &Settings, args: PublishArgs) -> Result<ExitCode> {
 }
 
 /// The old notifier's fallback: when the database cannot be written and a webhook is
-/// configured, the events go straight to Discord, rendered as `dq consume` would. Success
-/// only if Discord accepted every message; nothing is queued either way.
+/// configured (environment or config file, as `dq consume` would take it), the events go
+/// straight to Discord, rendered as `dq consume` would. Success only if Discord accepted
+/// every message; nothing is queued either way.
 fn send_directly(
+    settings: &Settings,
     events: &[ValidEvent],
     store_error: anyhow::Error,
     now: chrono::DateTime<Utc>,
 ) -> Result<ExitCode> {
-    let webhook = std::env::var("DISCORD_WEBHOOK_URL").unwrap_or_default();
-    if webhook.trim().is_empty() {
+    // Consume's settings, which publish has no flag for: environment, then file, then default.
+    let setting = |key: &str| {
+        settings
+            .resolve(key)
+            .and_then(|(values, _)| values)
+            .and_then(|values| values.into_iter().next())
+            .filter(|value| !value.trim().is_empty())
+    };
+    let Some(webhook) = setting("webhook") else {
         return Err(store_error);
-    }
-    let api = std::env::var("DISCORD_API_BASE")
-        .ok()
-        .filter(|api| !api.trim().is_empty())
-        .unwrap_or_else(|| discord::DEFAULT_API_BASE.into());
-    let lang = match std::env::var("DQ_LANG").as_deref() {
-        Ok("en") => Lang::En,
+    };
+    let api = setting("discord-api").unwrap_or_else(|| discord::DEFAULT_API_BASE.into());
+    let lang = match setting("lang").as_deref() {
+        Some("en") => Lang::En,
         _ => Lang::Es,
     };
     let url = discord::webhook_url(&webhook, &api)
-        .context("DISCORD_WEBHOOK_URL")
+        .context("the webhook (DISCORD_WEBHOOK_URL or `webhook` in the config file)")
         .with_context(|| format!("{store_error:#}"))?;
     let stored: Vec<Event> = events
         .iter()
