@@ -178,6 +178,70 @@ fn event_takes_a_json_payload_or_fields() {
     );
 }
 
+/// The payload's keys as stored, in order.
+fn stored_keys(db: &TempDb, id: i64) -> Vec<String> {
+    row(db, id)
+        .payload
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn payload_keys_are_stored_in_the_order_given() {
+    let db = TempDb::new();
+    let fields = publish(
+        &db,
+        &[
+            "event", "t", "--field", "zeta=1", "--field", "alpha=2", "--field", "mid=3",
+        ],
+    );
+    assert_eq!(
+        stored_keys(&db, fields),
+        ["zeta", "alpha", "mid", "codespace_name", "timestamp"]
+    );
+    let payload = publish(
+        &db,
+        &[
+            "event",
+            "t",
+            "--payload",
+            r#"{"b": 1, "a": {"y": 1, "x": 2}}"#,
+        ],
+    );
+    assert!(
+        row(&db, payload)
+            .payload_text
+            .starts_with(r#"{"b":1,"a":{"y":1,"x":2},"#),
+        "{}",
+        row(&db, payload).payload_text
+    );
+    let details = publish(
+        &db,
+        &[
+            "codespace-status",
+            "--action",
+            "started",
+            "--detail",
+            "z=1",
+            "--detail",
+            "a=2",
+        ],
+    );
+    let stored = row(&db, details).payload;
+    let keys: Vec<&String> = stored["details"].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["z", "a"]);
+    let output = db
+        .dq()
+        .args(["publish", "batch"])
+        .write_stdin_and_wait(r#"{"event_type": "t", "payload": {"second": 2, "first": 1}}"#);
+    assert!(output.status.success(), "{output:?}");
+    let id: i64 = stdout(&output).trim().parse().unwrap();
+    assert_eq!(stored_keys(&db, id)[..2], ["second", "first"]);
+}
+
 #[test]
 fn test_queues_a_test_notification() {
     let db = TempDb::new();

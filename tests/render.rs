@@ -233,7 +233,7 @@ fn codespace_status_renders_details_as_titled_fields() {
 }
 
 #[test]
-fn unknown_types_get_a_generic_embed_from_the_payload() {
+fn unknown_types_get_a_generic_embed_from_the_payload_in_its_key_order() {
     let custom = event(
         "disk_full",
         json!({"mount": "/data", "used": 97, "flags": {"a": [1, 2]}, "empty": "",
@@ -243,10 +243,10 @@ fn unknown_types_get_a_generic_embed_from_the_payload() {
         "title": "🔔 disk_full",
         "color": 5793266,
         "fields": [
-            {"name": "empty", "value": "—", "inline": true},
-            {"name": "flags", "value": "{\"a\":[1,2]}", "inline": true},
             {"name": "mount", "value": "/data", "inline": true},
             {"name": "used", "value": "97", "inline": true},
+            {"name": "flags", "value": "{\"a\":[1,2]}", "inline": true},
+            {"name": "empty", "value": "—", "inline": true},
         ],
         "footer": {"text": "cs-1"},
         "timestamp": WHEN,
