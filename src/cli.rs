@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use serde_json::{Map, Value};
 
-use crate::event::validate_event_type;
+use crate::event::{parse_color, validate_event_type, validate_url, Level, Presentation};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -105,6 +105,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Deliver events to Discord (from dq servers, or the local database)
     Consume(ConsumeArgs),
+    /// Print the message `dq consume` would send for an event; stores nothing
+    Render(RenderArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
     /// Show or change the settings of the config file
@@ -170,6 +172,76 @@ pub struct PublishCommon {
         value_parser = parse_duration
     )]
     pub dedup_window: Duration,
+
+    #[command(flatten)]
+    pub presentation: PresentationArgs,
+}
+
+/// How the message looks: on every publish command (under a batch, for the lines that do not
+/// say) and on `dq render`. None has an environment variable: each describes one event, not
+/// a setting.
+#[derive(Debug, Clone, Default, Args)]
+pub struct PresentationArgs {
+    /// Title of the message, in place of the type's
+    #[arg(long, global = true, value_name = "TEXT")]
+    pub title: Option<String>,
+
+    /// Text of the message (Markdown), in place of the type's
+    #[arg(long, global = true, value_name = "TEXT")]
+    pub body: Option<String>,
+
+    /// How much it matters: an emoji before the title and a colour (blue, green, orange, red)
+    #[arg(
+        long,
+        global = true,
+        value_name = "LEVEL",
+        value_parser = clap::builder::PossibleValuesParser::new(Level::NAMES)
+    )]
+    pub level: Option<String>,
+
+    /// Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB
+    /// (wins over --level's)
+    #[arg(long, global = true, value_name = "COLOR", value_parser = parse_color_flag)]
+    pub color: Option<String>,
+
+    /// Link the title opens (http:// or https://)
+    #[arg(long, global = true, value_name = "URL", value_parser = parse_url_flag)]
+    pub url: Option<String>,
+}
+
+impl PresentationArgs {
+    pub fn presentation(&self) -> Presentation {
+        Presentation {
+            title: self.title.clone(),
+            body: self.body.clone(),
+            level: self.level.clone(),
+            color: self.color.clone(),
+            url: self.url.clone(),
+        }
+        .normalized()
+    }
+}
+
+/// An event as `dq publish event` and `dq render` take it.
+#[derive(Debug, Args)]
+pub struct EventArgs {
+    /// Event type: lowercase letters, digits and '_'
+    #[arg(value_name = "TYPE", value_parser = parse_event_type)]
+    pub event_type: String,
+    /// The payload, a JSON object
+    #[arg(long, value_name = "JSON", value_parser = parse_payload, conflicts_with = "fields")]
+    pub payload: Option<Map<String, Value>>,
+    /// A payload entry: KEY=text, or KEY:=JSON for a number, boolean, list or object
+    #[arg(long = "field", value_name = "KEY=VALUE", value_parser = parse_field)]
+    pub fields: Vec<(String, Value)>,
+}
+
+impl EventArgs {
+    /// The payload, in the order given.
+    pub fn payload(self) -> Map<String, Value> {
+        self.payload
+            .unwrap_or_else(|| self.fields.into_iter().collect())
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -236,18 +308,15 @@ pub enum PublishKind {
         details: Vec<(String, Value)>,
     },
     /// Any event type, with a JSON payload or fields
-    Event {
-        /// Event type: lowercase letters, digits and '_'
-        #[arg(value_name = "TYPE", value_parser = parse_event_type)]
-        event_type: String,
-        /// The payload, a JSON object
-        #[arg(long, value_name = "JSON", value_parser = parse_payload, conflicts_with = "fields")]
-        payload: Option<Map<String, Value>>,
-        /// A payload entry: KEY=text, or KEY:=JSON for a number, boolean, list or object
-        #[arg(long = "field", value_name = "KEY=VALUE", value_parser = parse_field)]
-        fields: Vec<(String, Value)>,
+    Event(EventArgs),
+    /// A plain notification: the text is the message (type "message")
+    Message {
+        /// The text (Markdown)
+        #[arg(value_name = "TEXT", value_parser = non_empty)]
+        text: String,
     },
-    /// Newline-delimited JSON events from stdin: {event_type, payload, user_id?, dedup_key?}
+    /// Newline-delimited JSON events from stdin: {event_type, payload, user_id?, dedup_key?,
+    /// title?, body?, level?, color?, url?}
     Batch,
     /// A test notification
     Test {
@@ -372,6 +441,39 @@ pub struct ServeArgs {
         value_parser = parse_duration
     )]
     pub retry_backoff: Duration,
+}
+
+/// `dq render`: what `dq publish event` takes, and what shapes the message as consume sends it.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    #[command(flatten)]
+    pub event: EventArgs,
+
+    #[command(flatten)]
+    pub presentation: PresentationArgs,
+
+    /// Codespace name added to the payload
+    #[arg(long, env = "CODESPACE_NAME", value_name = "NAME")]
+    pub codespace: Option<String>,
+
+    /// Discord user the event is for (pinged with --mention)
+    #[arg(
+        long,
+        env = "DISCORD_USER_ID",
+        hide_env_values = true,
+        default_value = "",
+        hide_default_value = true,
+        value_name = "ID"
+    )]
+    pub user_id: String,
+
+    /// Language of the message
+    #[arg(long, env = "DQ_LANG", value_enum, default_value_t = Lang::Es)]
+    pub lang: Lang,
+
+    /// Ping the event's user in the message content, as `dq consume --mention` does
+    #[arg(long, env = "DQ_MENTION")]
+    pub mention: bool,
 }
 
 #[derive(Debug, Args)]
@@ -555,6 +657,16 @@ fn non_negative(text: &str) -> Result<f64, String> {
 fn parse_event_type(text: &str) -> Result<String, String> {
     validate_event_type(text).map_err(|error| error.to_string())?;
     Ok(text.into())
+}
+
+fn parse_color_flag(text: &str) -> Result<String, String> {
+    parse_color(text)?;
+    Ok(text.trim().into())
+}
+
+fn parse_url_flag(text: &str) -> Result<String, String> {
+    validate_url(text.trim())?;
+    Ok(text.trim().into())
 }
 
 fn parse_dedup_key(text: &str) -> Result<String, String> {

@@ -1,10 +1,17 @@
 //! Domain types: an event as stored and as carried over HTTP, a new event before it is stored,
-//! and the rules every event must satisfy (type names, payload size, timestamps). No I/O here.
+//! and the rules every event must satisfy (type names, payload size, timestamps). How the
+//! publisher wants it shown lives in `presentation`. No I/O here.
 
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Local, NaiveDateTime, SecondsFormat, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+
+mod presentation;
+
+pub use presentation::{
+    parse_color, validate_url, Level, Presentation, COLORS, GREEN, MAX_PRESENTATION_BYTES, RED,
+};
 
 /// A serialized payload larger than this is refused, wherever it comes from.
 pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
@@ -16,6 +23,8 @@ pub const MINECRAFT_STATUS: &str = "minecraft_status";
 pub const CODESPACE_STATUS: &str = "codespace_status";
 /// `dq publish test`: the old "Probar notificación".
 pub const TEST: &str = "test";
+/// `dq publish message TEXT`: the text, as the description.
+pub const MESSAGE: &str = "message";
 
 /// One stored event, with exactly the keys the original API sends for it, so the original
 /// bot and dq's own consumer read the same JSON.
@@ -35,6 +44,9 @@ pub struct Event {
     pub last_attempt: Option<String>,
     #[serde(default)]
     pub error_message: Option<String>,
+    /// `title`, `body`, `level`, `color`, `url`, at the top level next to `payload`.
+    #[serde(flatten)]
+    pub presentation: Presentation,
 }
 
 impl Event {
@@ -70,7 +82,7 @@ where
 /// An event that has not been stored yet: what `dq publish`, a batch line and
 /// `POST /discord/events` all produce.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "NewEventJson")]
 pub struct NewEvent {
     pub event_type: String,
     pub payload: Map<String, Value>,
@@ -78,6 +90,51 @@ pub struct NewEvent {
     pub user_id: String,
     #[serde(default)]
     pub dedup_key: Option<String>,
+    #[serde(flatten)]
+    pub presentation: Presentation,
+}
+
+/// A new event as JSON (a batch line, a `POST /discord/events` body): strict, so a misspelt
+/// key or a title that is not text is an error rather than silently dropped. (serde cannot
+/// deny unknown fields next to a flattened struct, hence this flat twin of [`NewEvent`].)
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewEventJson {
+    event_type: String,
+    payload: Map<String, Value>,
+    #[serde(default)]
+    user_id: String,
+    #[serde(default)]
+    dedup_key: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    level: Option<String>,
+    #[serde(default)]
+    color: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
+}
+
+impl From<NewEventJson> for NewEvent {
+    fn from(json: NewEventJson) -> NewEvent {
+        NewEvent {
+            event_type: json.event_type,
+            payload: json.payload,
+            user_id: json.user_id,
+            dedup_key: json.dedup_key,
+            presentation: Presentation {
+                title: json.title,
+                body: json.body,
+                level: json.level,
+                color: json.color,
+                url: json.url,
+            }
+            .normalized(),
+        }
+    }
 }
 
 impl NewEvent {
@@ -85,7 +142,8 @@ impl NewEvent {
     pub fn validate(&self) -> Result<()> {
         validate_event_type(&self.event_type)?;
         payload_json(&self.payload)?;
-        validate_dedup_key(self.dedup_key.as_deref())
+        validate_dedup_key(self.dedup_key.as_deref())?;
+        self.presentation.validate()
     }
 
     /// Checks the event like [`validate`](Self::validate) and keeps the payload serialized,
@@ -94,6 +152,8 @@ impl NewEvent {
         validate_event_type(&self.event_type)?;
         let payload_json = payload_json(&self.payload)?;
         validate_dedup_key(self.dedup_key.as_deref())?;
+        self.presentation.validate()?;
+        let presentation_json = self.presentation.to_json()?;
         // The payload map is dropped here: a large batch then holds only its serialized
         // payloads, a fraction of the memory.
         Ok(ValidEvent {
@@ -101,6 +161,7 @@ impl NewEvent {
             user_id: self.user_id,
             dedup_key: self.dedup_key,
             payload_json,
+            presentation_json,
         })
     }
 
@@ -135,6 +196,7 @@ pub struct ValidEvent {
     user_id: String,
     dedup_key: Option<String>,
     payload_json: String,
+    presentation_json: Option<String>,
 }
 
 impl ValidEvent {
@@ -153,6 +215,11 @@ impl ValidEvent {
     /// The payload as stored: compact JSON, at most [`MAX_PAYLOAD_BYTES`].
     pub fn payload_json(&self) -> &String {
         &self.payload_json
+    }
+
+    /// The presentation as stored: compact JSON, or `None` when the publisher gave none.
+    pub fn presentation_json(&self) -> &Option<String> {
+        &self.presentation_json
     }
 }
 
@@ -220,6 +287,7 @@ mod tests {
             payload: payload.as_object().cloned().unwrap_or_default(),
             user_id: String::new(),
             dedup_key: None,
+            presentation: Presentation::default(),
         }
     }
 

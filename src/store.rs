@@ -17,7 +17,8 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, Transactio
 use serde::Serialize;
 
 use crate::event::{
-    format_timestamp, parse_timestamp, payload_from_text, Event, NewEvent, ValidEvent,
+    format_timestamp, parse_timestamp, payload_from_text, Event, NewEvent, Presentation,
+    ValidEvent,
 };
 
 /// Append-only: each entry moves the schema one `user_version` forward. Never edit an entry
@@ -45,14 +46,17 @@ const MIGRATIONS: &[&str] = &[
     // 3: unprocessed events in id order, so a claim reads only those, however long the
     // processed history before them.
     "CREATE INDEX IF NOT EXISTS idx_pending ON events(id) WHERE processed = 0;",
+    // 4: how the publisher wants the event shown (title, body, level, color, url) as a JSON
+    // object, NULL when none; kept out of `payload`, which the original tools read.
+    "ALTER TABLE events ADD COLUMN presentation TEXT;",
 ];
 
 /// Default for how long a writer waits for another writer's lock.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The columns of an [`Event`], in the order [`event_from_row`] reads them.
-const EVENT_COLUMNS: &str =
-    "id, user_id, event_type, payload, created_at, attempts, last_attempt, error_message";
+const EVENT_COLUMNS: &str = "id, user_id, event_type, payload, created_at, attempts, \
+     last_attempt, error_message, presentation";
 
 /// Errors a caller branches on (an HTTP status, an exit code); everything else is `anyhow`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -740,7 +744,7 @@ fn mark_failed_in(
     }))
 }
 
-/// Rows per multi-row insert; each row binds 5 of SQLite's 32,766 parameters.
+/// Rows per multi-row insert; each row binds 6 of SQLite's 32,766 parameters.
 const INSERT_CHUNK: usize = 100;
 
 /// Inserts `events` in one statement and returns their ids in the same order.
@@ -749,21 +753,22 @@ fn insert_rows(
     events: &[ValidEvent],
     created_at: &str,
 ) -> Result<Vec<i64>> {
-    let values = vec!["(?, ?, ?, ?, 0, 0, ?)"; events.len()].join(", ");
+    let values = vec!["(?, ?, ?, ?, 0, 0, ?, ?)"; events.len()].join(", ");
     let sql = format!(
         "INSERT INTO events (user_id, event_type, payload, created_at, processed, attempts,
-            dedup_key) VALUES {values}"
+            dedup_key, presentation) VALUES {values}"
     );
     let mut insert = tx.prepare_cached(&sql).context("preparing the insert")?;
     let parameters = events
         .iter()
-        .flat_map(|event| -> [&dyn rusqlite::ToSql; 5] {
+        .flat_map(|event| -> [&dyn rusqlite::ToSql; 6] {
             [
                 event.user_id(),
                 event.event_type(),
                 event.payload_json(),
                 &created_at,
                 event.dedup_key(),
+                event.presentation_json(),
             ]
         });
     let inserted = insert
@@ -858,6 +863,10 @@ fn event_from_row(row: &Row<'_>) -> rusqlite::Result<Event> {
         attempts: row.get::<_, Option<i64>>(5)?.unwrap_or(0),
         last_attempt,
         error_message,
+        presentation: match row.get_ref(8)? {
+            ValueRef::Text(bytes) => Presentation::from_json(std::str::from_utf8(bytes).ok()),
+            _ => Presentation::default(),
+        },
     })
 }
 
@@ -881,6 +890,7 @@ mod tests {
             payload: json!({ "n": 1 }).as_object().unwrap().clone(),
             user_id: "42".into(),
             dedup_key: None,
+            presentation: Default::default(),
         }
     }
 

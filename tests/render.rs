@@ -20,6 +20,7 @@ fn event(event_type: &str, payload: Value) -> Event {
         attempts: 0,
         last_attempt: None,
         error_message: None,
+        presentation: Default::default(),
     }
 }
 

@@ -90,6 +90,7 @@ fn new_event() -> NewEvent {
         payload: serde_json::Map::new(),
         user_id: String::new(),
         dedup_key: None,
+        presentation: Default::default(),
     }
 }
 

@@ -18,6 +18,7 @@ mod completions;
 mod config;
 mod consume;
 mod publish;
+mod render;
 mod serve;
 
 /// An error of use found after parsing (a bad batch line, a payload too large): exit code 2.
@@ -114,6 +115,10 @@ pub fn run(invocation: Invocation) -> Result<ExitCode> {
     for warning in &config.file.warnings {
         let _ = writeln!(io::stderr(), "dq: warning: {warning}");
     }
+    if let Command::Render(args) = cli.command {
+        // Before the settings: rendering needs no database, not even its path.
+        return render::run(args);
+    }
     let mut leaf = (Vec::new(), matches);
     while let Some((name, sub)) = leaf.1.remove_subcommand() {
         leaf.0.push(name);
@@ -121,6 +126,7 @@ pub fn run(invocation: Invocation) -> Result<ExitCode> {
     }
     let settings = Settings::new(&cli.global, config, (leaf.0.join(" "), leaf.1))?;
     match cli.command {
+        Command::Render(args) => render::run(args),
         Command::Publish(args) => publish::run(&settings, args),
         Command::Stats => admin::stats(&settings),
         Command::Failed(args) => admin::failed(&settings, &args),
@@ -130,6 +136,14 @@ pub fn run(invocation: Invocation) -> Result<ExitCode> {
         Command::Serve(args) => serve::run(&settings, &args),
         Command::Consume(args) => consume::run(&settings, args),
         Command::Config(args) => config::run(&settings, &args),
+    }
+}
+
+/// The language messages are rendered in, as the command line names it.
+pub fn lang(lang: crate::cli::Lang) -> crate::render::Lang {
+    match lang {
+        crate::cli::Lang::Es => crate::render::Lang::Es,
+        crate::cli::Lang::En => crate::render::Lang::En,
     }
 }
 

@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 use super::{print, Settings, UsageError};
 use crate::cli::{CodespaceAction, MinecraftState, PublishArgs, PublishKind};
 use crate::discord::{self, Outcome, RetryPlan, Sink, Target};
-use crate::event::{self, Event, NewEvent, ValidEvent};
+use crate::event::{self, Event, NewEvent, Presentation, ValidEvent};
 use crate::render::{self, Lang, RenderOptions};
 
 pub fn run(settings: &Settings, args: PublishArgs) -> Result<ExitCode> {
@@ -39,8 +39,14 @@ pub fn run(settings: &Settings, args: PublishArgs) -> Result<ExitCode> {
             None => UsageError(error.to_string()),
         })
     };
+    let presentation = common.presentation.presentation();
     let events: Vec<ValidEvent> = match args.kind {
-        PublishKind::Batch => read_batch(std::io::stdin().lock(), &common.user_id, finish)?,
+        PublishKind::Batch => read_batch(
+            std::io::stdin().lock(),
+            &common.user_id,
+            &presentation,
+            finish,
+        )?,
         kind => vec![finish(
             None,
             NewEvent {
@@ -48,6 +54,7 @@ pub fn run(settings: &Settings, args: PublishArgs) -> Result<ExitCode> {
                 payload: payload(kind),
                 user_id: common.user_id.clone(),
                 dedup_key: common.dedup_key.clone(),
+                presentation,
             },
         )?],
     };
@@ -116,6 +123,7 @@ fn send_directly(
             attempts: 0,
             last_attempt: None,
             error_message: None,
+            presentation: Presentation::from_json(event.presentation_json().as_deref()),
         })
         .collect();
     let stop = Arc::new(AtomicBool::new(false));
@@ -154,7 +162,8 @@ fn event_type(kind: &PublishKind) -> String {
         PublishKind::BackupSuccess { .. } => event::BACKUP_SUCCESS.into(),
         PublishKind::MinecraftStatus { .. } => event::MINECRAFT_STATUS.into(),
         PublishKind::CodespaceStatus { .. } => event::CODESPACE_STATUS.into(),
-        PublishKind::Event { event_type, .. } => event_type.clone(),
+        PublishKind::Event(event) => event.event_type.clone(),
+        PublishKind::Message { .. } => event::MESSAGE.into(),
         PublishKind::Test { .. } => event::TEST.into(),
         PublishKind::Batch => String::new(),
     }
@@ -204,9 +213,8 @@ fn payload(kind: PublishKind) -> Map<String, Value> {
             let details: Map<String, Value> = details.into_iter().collect();
             json!({ "action": action, "details": details })
         }
-        PublishKind::Event {
-            payload, fields, ..
-        } => Value::Object(payload.unwrap_or_else(|| fields.into_iter().collect())),
+        PublishKind::Event(event) => Value::Object(event.payload()),
+        PublishKind::Message { text } => json!({ "message": text }),
         PublishKind::Test { message } => json!({ "message": message }),
         PublishKind::Batch => json!({}),
     };
@@ -216,10 +224,12 @@ fn payload(kind: PublishKind) -> Map<String, Value> {
     }
 }
 
-/// Reads newline-delimited JSON events; blank lines are skipped, a bad line is named.
+/// Reads newline-delimited JSON events; blank lines are skipped, a bad line is named. The
+/// user id and presentation flags fill in what a line does not say.
 fn read_batch(
     mut input: impl Read,
     default_user_id: &str,
+    default_presentation: &Presentation,
     finish: impl Fn(Option<usize>, NewEvent) -> Result<ValidEvent, UsageError>,
 ) -> Result<Vec<ValidEvent>> {
     let mut bytes = Vec::new();
@@ -237,12 +247,14 @@ fn read_batch(
         let mut event: NewEvent = serde_json::from_str(line).map_err(|error| {
             UsageError(format!(
                 "line {line_number}: not an event ({{\"event_type\", \"payload\", \
-                 \"user_id\"?, \"dedup_key\"?}}): {error}"
+                 \"user_id\"?, \"dedup_key\"?, \"title\"?, \"body\"?, \"level\"?, \
+                 \"color\"?, \"url\"?}}): {error}"
             ))
         })?;
         if event.user_id.is_empty() {
             event.user_id = default_user_id.into();
         }
+        event.presentation = event.presentation.or(default_presentation);
         events.push(finish(Some(line_number), event)?);
     }
     Ok(events)

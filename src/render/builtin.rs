@@ -1,17 +1,34 @@
 //! The layouts of EMBEDS.md: the original system's title, colour, fields and footer per
-//! known event type, in Spanish and English, and the generic embed of any other type.
+//! known event type, in Spanish and English, the `message` of `dq publish message`, and the
+//! generic embed of any other type. A layout is what the type says before the template and
+//! the publisher have theirs, and before Discord's limits are applied.
 
-use chrono::SecondsFormat;
 use serde_json::{Map, Value};
 
 use super::limits;
-use super::{Embed, Field, Footer, Lang};
+use super::{Field, Lang};
 use crate::event::{self, Event};
 
-const RED: u32 = 0xFF0000;
-const GREEN: u32 = 0x00FF00;
+const RED: u32 = event::RED;
+const GREEN: u32 = event::GREEN;
 const BLURPLE: u32 = 0x5865F2;
 const BACKUP_FOOTER: &str = "d0ce3|tools • Backup Monitor";
+
+/// An embed as the event's type lays it out. The title's emoji is kept apart, so that a
+/// level can replace it and another title can go after it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layout {
+    pub emoji: Option<&'static str>,
+    pub title: Option<String>,
+    /// Whether the emoji stays before a title given instead of this one: a known type's emoji
+    /// says what happened (✅, ❌); the generic bell only goes with the type's name.
+    pub emoji_stays: bool,
+    pub description: Option<String>,
+    pub url: Option<String>,
+    pub color: u32,
+    pub fields: Vec<Field>,
+    pub footer: Option<String>,
+}
 
 /// A payload value as text: strings as they are, anything else as compact JSON.
 fn text_of(value: &Value) -> String {
@@ -92,10 +109,10 @@ struct Words {
 const SPANISH: Words = Words {
     unknown: "Desconocido",
     unknown_error: "Error desconocido",
-    compression: "📦 Error en Compresión de Backup",
-    upload: "☁️ Error en Subida a MEGA",
-    backup_failed: "❌ Error en Backup",
-    backup_done: "✅ Backup Completado",
+    compression: "Error en Compresión de Backup",
+    upload: "Error en Subida a MEGA",
+    backup_failed: "Error en Backup",
+    backup_done: "Backup Completado",
     minecraft: "Servidor Minecraft",
     kind: "Tipo",
     file: "Archivo",
@@ -107,10 +124,10 @@ const SPANISH: Words = Words {
 const ENGLISH: Words = Words {
     unknown: "Unknown",
     unknown_error: "Unknown error",
-    compression: "📦 Backup compression failed",
-    upload: "☁️ Upload to MEGA failed",
-    backup_failed: "❌ Backup failed",
-    backup_done: "✅ Backup completed",
+    compression: "Backup compression failed",
+    upload: "Upload to MEGA failed",
+    backup_failed: "Backup failed",
+    backup_done: "Backup completed",
     minecraft: "Minecraft server",
     kind: "Type",
     file: "File",
@@ -119,9 +136,8 @@ const ENGLISH: Words = Words {
     players: "Players",
 };
 
-/// The embed of one event, each part within its own limit and the whole within 6,000
-/// characters.
-pub fn embed(event: &Event, lang: Lang) -> Embed {
+/// The layout of one event's type, its texts not yet cut to Discord's limits.
+pub fn layout(event: &Event, lang: Lang) -> Layout {
     let words = match lang {
         Lang::Es => &SPANISH,
         Lang::En => &ENGLISH,
@@ -129,22 +145,26 @@ pub fn embed(event: &Event, lang: Lang) -> Embed {
     let payload = &event.payload;
     let codespace = string_field(payload, "codespace_name");
     let codespace_or_unknown = codespace.clone().unwrap_or_else(|| words.unknown.into());
-    let timestamp = event
-        .created_utc()
-        .map(|time| time.to_rfc3339_opts(SecondsFormat::Millis, true));
-    let backup_footer = Some(Footer {
-        text: BACKUP_FOOTER.into(),
-    });
-    let mut embed = match event.event_type.as_str() {
+    let known = |emoji: &'static str, title: String, color: u32| Layout {
+        emoji: Some(emoji),
+        title: Some(title),
+        emoji_stays: true,
+        description: None,
+        url: None,
+        color,
+        fields: Vec::new(),
+        footer: None,
+    };
+    match event.event_type.as_str() {
         event::BACKUP_ERROR => {
             let error_type =
                 string_field(payload, "error_type").unwrap_or_else(|| "general".into());
-            let title = if error_type.contains("compression") {
-                words.compression
+            let (emoji, title) = if error_type.contains("compression") {
+                ("📦", words.compression)
             } else if error_type.contains("upload") {
-                words.upload
+                ("☁️", words.upload)
             } else {
-                words.backup_failed
+                ("❌", words.backup_failed)
             };
             let message = string_field(payload, "error_message")
                 .unwrap_or_else(|| words.unknown_error.into());
@@ -155,13 +175,11 @@ pub fn embed(event: &Event, lang: Lang) -> Embed {
             if let Some(file) = string_field(payload, "backup_file") {
                 fields.push(inline(words.file, file));
             }
-            Embed {
-                title: title.into(),
+            Layout {
                 description: Some(code_block(&message)),
-                color: RED,
                 fields,
-                footer: backup_footer,
-                timestamp,
+                footer: Some(BACKUP_FOOTER.into()),
+                ..known(emoji, title.into(), RED)
             }
         }
         event::BACKUP_SUCCESS => {
@@ -173,10 +191,7 @@ pub fn embed(event: &Event, lang: Lang) -> Embed {
                 || words.unknown.to_string(),
                 |seconds| format!("{seconds}s"),
             );
-            Embed {
-                title: words.backup_done.into(),
-                description: None,
-                color: GREEN,
+            Layout {
                 fields: vec![
                     Field {
                         name: words.file.into(),
@@ -187,8 +202,8 @@ pub fn embed(event: &Event, lang: Lang) -> Embed {
                     inline(words.duration, duration),
                     inline("Codespace", codespace_or_unknown),
                 ],
-                footer: backup_footer,
-                timestamp,
+                footer: Some(BACKUP_FOOTER.into()),
+                ..known("✅", words.backup_done.into(), GREEN)
             }
         }
         event::MINECRAFT_STATUS => {
@@ -213,13 +228,11 @@ pub fn embed(event: &Event, lang: Lang) -> Embed {
                 let players = string_field(payload, "players_online").unwrap_or_else(|| "0".into());
                 fields.push(inline(words.players, players));
             }
-            Embed {
-                title: format!("{emoji} {} - {}", words.minecraft, status.to_uppercase()),
-                description: None,
-                color: if status == "online" { GREEN } else { RED },
+            let title = format!("{} - {}", words.minecraft, status.to_uppercase());
+            let color = if status == "online" { GREEN } else { RED };
+            Layout {
                 fields,
-                footer: None,
-                timestamp,
+                ..known(emoji, title, color)
             }
         }
         event::CODESPACE_STATUS => {
@@ -237,30 +250,46 @@ pub fn embed(event: &Event, lang: Lang) -> Embed {
                     .collect(),
                 _ => Vec::new(),
             };
-            Embed {
-                title: format!("{emoji} Codespace {}", action.to_uppercase()),
+            let title = format!("Codespace {}", action.to_uppercase());
+            let color = if action == "started" { GREEN } else { RED };
+            Layout {
                 description: Some(format!("**{codespace_or_unknown}**")),
-                color: if action == "started" { GREEN } else { RED },
                 fields,
-                footer: None,
-                timestamp,
+                ..known(emoji, title, color)
             }
         }
-        other => Embed {
-            title: format!("🔔 {other}"),
-            description: None,
+        // `dq publish message`: the text is the message; no title unless one is given.
+        event::MESSAGE => Layout {
+            emoji: None,
+            title: None,
+            emoji_stays: false,
+            description: string_field(payload, "message"),
+            url: None,
             color: BLURPLE,
-            fields: payload
-                .iter()
-                .filter(|(key, _)| *key != "codespace_name" && *key != "timestamp")
-                .take(limits::FIELDS)
-                .map(|(key, value)| inline(key, text_of(value)))
-                .collect(),
-            footer: codespace.map(|text| Footer { text }),
-            timestamp,
+            fields: payload_fields(payload, &["message"]),
+            footer: codespace,
         },
-    };
-    embed.enforce_part_limits();
-    embed.shrink_to(limits::TOTAL);
-    embed
+        other => Layout {
+            emoji: Some("🔔"),
+            title: Some(other.into()),
+            emoji_stays: false,
+            description: None,
+            url: None,
+            color: BLURPLE,
+            fields: payload_fields(payload, &[]),
+            footer: codespace,
+        },
+    }
+}
+
+/// One inline field per payload key, in the payload's order, but for the two keys dq adds to
+/// every payload and those in `shown`.
+fn payload_fields(payload: &Map<String, Value>, shown: &[&str]) -> Vec<Field> {
+    payload
+        .iter()
+        .filter(|(key, _)| *key != "codespace_name" && *key != "timestamp")
+        .filter(|(key, _)| !shown.contains(&key.as_str()))
+        .take(limits::FIELDS)
+        .map(|(key, value)| inline(key, text_of(value)))
+        .collect()
 }

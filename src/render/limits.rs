@@ -24,7 +24,7 @@ const ELLIPSIS: char = '…';
 impl Embed {
     /// The characters this embed counts towards a message's 6,000.
     pub fn size(&self) -> usize {
-        count(&self.title)
+        self.title.as_deref().map_or(0, count)
             + self.description.as_deref().map_or(0, count)
             + self
                 .fields
@@ -36,7 +36,9 @@ impl Embed {
 
     /// Cuts every part to its own limit and never leaves an empty name or value.
     pub(super) fn enforce_part_limits(&mut self) {
-        self.title = cut(non_empty(&self.title), limits::TITLE);
+        if let Some(title) = &mut self.title {
+            *title = cut(non_empty(title), limits::TITLE);
+        }
         if let Some(description) = &mut self.description {
             *description = cut_description(description, limits::DESCRIPTION);
         }
@@ -76,7 +78,9 @@ impl Embed {
             if let Some(footer) = &mut self.footer {
                 texts.push(&mut footer.text);
             }
-            texts.push(&mut self.title);
+            if let Some(title) = &mut self.title {
+                texts.push(title);
+            }
             let Some(longest) = texts.into_iter().max_by_key(|text| count(text)) else {
                 return;
             };

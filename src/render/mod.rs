@@ -1,17 +1,20 @@
-//! Rendering, pure: events become the JSON bodies of Discord messages. `builtin` holds the
-//! layouts of EMBEDS.md, `limits` Discord's limits and how texts are cut to them; `render`
-//! puts embeds into one message, `plan` groups events into messages and `nonce` names a
-//! message stably. Nothing here knows about HTTP, the store or the sources.
+//! Rendering, pure: events become the JSON bodies of Discord messages. An embed is built in
+//! layers: `builtin` lays the event out as its type does (EMBEDS.md), the publisher's
+//! presentation (`--title`, `--level`, ...) restyles parts of it, and `limits` then cuts every
+//! text to Discord's limits. `render` puts embeds into one message, `plan` groups events into
+//! messages and `nonce` names a message stably. Nothing here knows about HTTP, the store or
+//! the sources.
 
+use chrono::SecondsFormat;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::event::Event;
+use crate::event::{Event, Presentation};
 
 mod builtin;
 pub mod limits;
 
-pub use builtin::embed;
+use builtin::Layout;
 pub use limits::{count, cut};
 
 /// The language of the message text.
@@ -35,9 +38,13 @@ pub struct RenderOptions {
 /// One embed. Field order is Discord's; absent parts are left out of the JSON.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Embed {
-    pub title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Where the title links to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     pub color: u32,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<Field>,
@@ -57,6 +64,75 @@ pub struct Field {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Footer {
     pub text: String,
+}
+
+/// The embed of one event: its type's layout restyled by the publisher's presentation, each
+/// part within its own limit and the whole within 6,000 characters.
+pub fn embed(event: &Event, lang: Lang) -> Embed {
+    let mut layout = builtin::layout(event, lang);
+    present(&mut layout, &event.presentation);
+    finish(layout, event)
+}
+
+/// The publisher's `--title`, `--body`, `--level`, `--color` and `--url`, over the layout.
+/// A value the presentation cannot use (from a row or a source that did not check it) is
+/// left out.
+fn present(layout: &mut Layout, presentation: &Presentation) {
+    if let Some(title) = &presentation.title {
+        if !layout.emoji_stays {
+            layout.emoji = None;
+        }
+        layout.title = Some(title.clone());
+    }
+    if let Some(body) = &presentation.body {
+        layout.description = Some(body.clone());
+    }
+    if let Some(level) = presentation.level() {
+        layout.emoji = Some(level.emoji());
+        layout.color = level.color();
+    }
+    if let Some(color) = presentation.color() {
+        layout.color = color;
+    }
+    if let Some(url) = presentation.url() {
+        layout.url = Some(url.into());
+    }
+}
+
+/// The layout as an embed: the emoji before the title (or before the description of a
+/// message without one), the event's time, and Discord's limits.
+fn finish(layout: Layout, event: &Event) -> Embed {
+    let blank = |text: &String| text.trim().is_empty();
+    let mut description = layout.description.filter(|text| !blank(text));
+    let title = match (layout.emoji, layout.title.filter(|text| !blank(text))) {
+        (Some(emoji), Some(title)) => Some(format!("{emoji} {title}")),
+        (None, title) => title,
+        (Some(emoji), None) => match &mut description {
+            Some(text) => {
+                *text = format!("{emoji} {text}");
+                None
+            }
+            None => Some(emoji.to_string()),
+        },
+    };
+    let mut embed = Embed {
+        title,
+        description,
+        url: layout.url,
+        color: layout.color,
+        fields: layout.fields,
+        footer: layout.footer.map(|text| Footer { text }),
+        timestamp: event
+            .created_utc()
+            .map(|time| time.to_rfc3339_opts(SecondsFormat::Millis, true)),
+    };
+    if embed.title.is_none() && embed.description.is_none() && embed.fields.is_empty() {
+        // Discord refuses an embed with nothing to show.
+        embed.title = Some(event.event_type.clone());
+    }
+    embed.enforce_part_limits();
+    embed.shrink_to(limits::TOTAL);
+    embed
 }
 
 /// The JSON body of one message carrying `events` (at most 10: the rest are left out, so
@@ -167,6 +243,7 @@ mod tests {
             attempts: 0,
             last_attempt: None,
             error_message: None,
+            presentation: Default::default(),
         }
     }
 

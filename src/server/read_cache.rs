@@ -84,6 +84,7 @@ mod tests {
             payload: json!({"text": "é \" \\n"}).as_object().unwrap().clone(),
             user_id: "1".into(),
             dedup_key: None,
+            presentation: Default::default(),
         };
         store.publish(&[event], Duration::ZERO, Utc::now()).unwrap();
         let query = EventsQuery {
