@@ -21,7 +21,6 @@ Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'dq' {
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
             [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
             [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
@@ -37,8 +36,8 @@ Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
             [CompletionResult]::new('cleanup', 'cleanup', [CompletionResultType]::ParameterValue, 'Delete old processed events')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve the queue over HTTP (for `dq consume` and the original bot)')
             [CompletionResult]::new('consume', 'consume', [CompletionResultType]::ParameterValue, 'Deliver events to Discord (from dq servers, or the local database)')
+            [CompletionResult]::new('render', 'render', [CompletionResultType]::ParameterValue, 'Print the message `dq consume` would send for an event; stores nothing')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
-            [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show or change the settings of the config file')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -47,7 +46,11 @@ Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
             [CompletionResult]::new('--codespace', '--codespace', [CompletionResultType]::ParameterName, 'Codespace name added to the payload')
             [CompletionResult]::new('--dedup-key', '--dedup-key', [CompletionResultType]::ParameterName, 'Do not store the event again while one with this key is pending or recent')
             [CompletionResult]::new('--dedup-window', '--dedup-window', [CompletionResultType]::ParameterName, 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]')
+            [CompletionResult]::new('--title', '--title', [CompletionResultType]::ParameterName, 'Title of the message, in place of the type''s')
+            [CompletionResult]::new('--body', '--body', [CompletionResultType]::ParameterName, 'Text of the message (Markdown), in place of the type''s')
+            [CompletionResult]::new('--level', '--level', [CompletionResultType]::ParameterName, 'How much it matters: an emoji before the title and a colour (blue, green, orange, red)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level''s)')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Link the title opens (http:// or https://)')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
             [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
             [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
@@ -61,7 +64,8 @@ Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
             [CompletionResult]::new('minecraft-status', 'minecraft-status', [CompletionResultType]::ParameterValue, 'The Minecraft server changed state')
             [CompletionResult]::new('codespace-status', 'codespace-status', [CompletionResultType]::ParameterValue, 'The Codespace started, stopped or hit an error')
             [CompletionResult]::new('event', 'event', [CompletionResultType]::ParameterValue, 'Any event type, with a JSON payload or fields')
-            [CompletionResult]::new('batch', 'batch', [CompletionResultType]::ParameterValue, 'Newline-delimited JSON events from stdin: {event_type, payload, user_id?, dedup_key?}')
+            [CompletionResult]::new('message', 'message', [CompletionResultType]::ParameterValue, 'A plain notification: the text is the message (type "message")')
+            [CompletionResult]::new('batch', 'batch', [CompletionResultType]::ParameterValue, 'Newline-delimited JSON events from stdin: {event_type, payload, user_id?, dedup_key?, title?, body?, level?, color?, url?}')
             [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'A test notification')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -74,7 +78,11 @@ Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
             [CompletionResult]::new('--codespace', '--codespace', [CompletionResultType]::ParameterName, 'Codespace name added to the payload')
             [CompletionResult]::new('--dedup-key', '--dedup-key', [CompletionResultType]::ParameterName, 'Do not store the event again while one with this key is pending or recent')
             [CompletionResult]::new('--dedup-window', '--dedup-window', [CompletionResultType]::ParameterName, 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]')
+            [CompletionResult]::new('--title', '--title', [CompletionResultType]::ParameterName, 'Title of the message, in place of the type''s')
+            [CompletionResult]::new('--body', '--body', [CompletionResultType]::ParameterName, 'Text of the message (Markdown), in place of the type''s')
+            [CompletionResult]::new('--level', '--level', [CompletionResultType]::ParameterName, 'How much it matters: an emoji before the title and a colour (blue, green, orange, red)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level''s)')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Link the title opens (http:// or https://)')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
             [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
             [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
@@ -93,7 +101,11 @@ Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
             [CompletionResult]::new('--codespace', '--codespace', [CompletionResultType]::ParameterName, 'Codespace name added to the payload')
             [CompletionResult]::new('--dedup-key', '--dedup-key', [CompletionResultType]::ParameterName, 'Do not store the event again while one with this key is pending or recent')
             [CompletionResult]::new('--dedup-window', '--dedup-window', [CompletionResultType]::ParameterName, 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]')
+            [CompletionResult]::new('--title', '--title', [CompletionResultType]::ParameterName, 'Title of the message, in place of the type''s')
+            [CompletionResult]::new('--body', '--body', [CompletionResultType]::ParameterName, 'Text of the message (Markdown), in place of the type''s')
+            [CompletionResult]::new('--level', '--level', [CompletionResultType]::ParameterName, 'How much it matters: an emoji before the title and a colour (blue, green, orange, red)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level''s)')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Link the title opens (http:// or https://)')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
             [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
             [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
@@ -113,7 +125,11 @@ Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
             [CompletionResult]::new('--codespace', '--codespace', [CompletionResultType]::ParameterName, 'Codespace name added to the payload')
             [CompletionResult]::new('--dedup-key', '--dedup-key', [CompletionResultType]::ParameterName, 'Do not store the event again while one with this key is pending or recent')
             [CompletionResult]::new('--dedup-window', '--dedup-window', [CompletionResultType]::ParameterName, 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]')
+            [CompletionResult]::new('--title', '--title', [CompletionResultType]::ParameterName, 'Title of the message, in place of the type''s')
+            [CompletionResult]::new('--body', '--body', [CompletionResultType]::ParameterName, 'Text of the message (Markdown), in place of the type''s')
+            [CompletionResult]::new('--level', '--level', [CompletionResultType]::ParameterName, 'How much it matters: an emoji before the title and a colour (blue, green, orange, red)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level''s)')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Link the title opens (http:// or https://)')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
             [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
             [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
@@ -131,7 +147,11 @@ Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
             [CompletionResult]::new('--codespace', '--codespace', [CompletionResultType]::ParameterName, 'Codespace name added to the payload')
             [CompletionResult]::new('--dedup-key', '--dedup-key', [CompletionResultType]::ParameterName, 'Do not store the event again while one with this key is pending or recent')
             [CompletionResult]::new('--dedup-window', '--dedup-window', [CompletionResultType]::ParameterName, 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]')
+            [CompletionResult]::new('--title', '--title', [CompletionResultType]::ParameterName, 'Title of the message, in place of the type''s')
+            [CompletionResult]::new('--body', '--body', [CompletionResultType]::ParameterName, 'Text of the message (Markdown), in place of the type''s')
+            [CompletionResult]::new('--level', '--level', [CompletionResultType]::ParameterName, 'How much it matters: an emoji before the title and a colour (blue, green, orange, red)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level''s)')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Link the title opens (http:// or https://)')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
             [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
             [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
@@ -149,7 +169,31 @@ Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
             [CompletionResult]::new('--codespace', '--codespace', [CompletionResultType]::ParameterName, 'Codespace name added to the payload')
             [CompletionResult]::new('--dedup-key', '--dedup-key', [CompletionResultType]::ParameterName, 'Do not store the event again while one with this key is pending or recent')
             [CompletionResult]::new('--dedup-window', '--dedup-window', [CompletionResultType]::ParameterName, 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]')
+            [CompletionResult]::new('--title', '--title', [CompletionResultType]::ParameterName, 'Title of the message, in place of the type''s')
+            [CompletionResult]::new('--body', '--body', [CompletionResultType]::ParameterName, 'Text of the message (Markdown), in place of the type''s')
+            [CompletionResult]::new('--level', '--level', [CompletionResultType]::ParameterName, 'How much it matters: an emoji before the title and a colour (blue, green, orange, red)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level''s)')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Link the title opens (http:// or https://)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
+            [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
+            [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document instead of text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dq;publish;message' {
+            [CompletionResult]::new('--user-id', '--user-id', [CompletionResultType]::ParameterName, 'Discord user to notify (may be empty for webhook delivery)')
+            [CompletionResult]::new('--codespace', '--codespace', [CompletionResultType]::ParameterName, 'Codespace name added to the payload')
+            [CompletionResult]::new('--dedup-key', '--dedup-key', [CompletionResultType]::ParameterName, 'Do not store the event again while one with this key is pending or recent')
+            [CompletionResult]::new('--dedup-window', '--dedup-window', [CompletionResultType]::ParameterName, 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)')
+            [CompletionResult]::new('--title', '--title', [CompletionResultType]::ParameterName, 'Title of the message, in place of the type''s')
+            [CompletionResult]::new('--body', '--body', [CompletionResultType]::ParameterName, 'Text of the message (Markdown), in place of the type''s')
+            [CompletionResult]::new('--level', '--level', [CompletionResultType]::ParameterName, 'How much it matters: an emoji before the title and a colour (blue, green, orange, red)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level''s)')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Link the title opens (http:// or https://)')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
             [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
             [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
@@ -165,7 +209,11 @@ Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
             [CompletionResult]::new('--codespace', '--codespace', [CompletionResultType]::ParameterName, 'Codespace name added to the payload')
             [CompletionResult]::new('--dedup-key', '--dedup-key', [CompletionResultType]::ParameterName, 'Do not store the event again while one with this key is pending or recent')
             [CompletionResult]::new('--dedup-window', '--dedup-window', [CompletionResultType]::ParameterName, 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]')
+            [CompletionResult]::new('--title', '--title', [CompletionResultType]::ParameterName, 'Title of the message, in place of the type''s')
+            [CompletionResult]::new('--body', '--body', [CompletionResultType]::ParameterName, 'Text of the message (Markdown), in place of the type''s')
+            [CompletionResult]::new('--level', '--level', [CompletionResultType]::ParameterName, 'How much it matters: an emoji before the title and a colour (blue, green, orange, red)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level''s)')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Link the title opens (http:// or https://)')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
             [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
             [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
@@ -182,7 +230,11 @@ Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
             [CompletionResult]::new('--codespace', '--codespace', [CompletionResultType]::ParameterName, 'Codespace name added to the payload')
             [CompletionResult]::new('--dedup-key', '--dedup-key', [CompletionResultType]::ParameterName, 'Do not store the event again while one with this key is pending or recent')
             [CompletionResult]::new('--dedup-window', '--dedup-window', [CompletionResultType]::ParameterName, 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]')
+            [CompletionResult]::new('--title', '--title', [CompletionResultType]::ParameterName, 'Title of the message, in place of the type''s')
+            [CompletionResult]::new('--body', '--body', [CompletionResultType]::ParameterName, 'Text of the message (Markdown), in place of the type''s')
+            [CompletionResult]::new('--level', '--level', [CompletionResultType]::ParameterName, 'How much it matters: an emoji before the title and a colour (blue, green, orange, red)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level''s)')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Link the title opens (http:// or https://)')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
             [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
             [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
@@ -199,7 +251,8 @@ Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
             [CompletionResult]::new('minecraft-status', 'minecraft-status', [CompletionResultType]::ParameterValue, 'The Minecraft server changed state')
             [CompletionResult]::new('codespace-status', 'codespace-status', [CompletionResultType]::ParameterValue, 'The Codespace started, stopped or hit an error')
             [CompletionResult]::new('event', 'event', [CompletionResultType]::ParameterValue, 'Any event type, with a JSON payload or fields')
-            [CompletionResult]::new('batch', 'batch', [CompletionResultType]::ParameterValue, 'Newline-delimited JSON events from stdin: {event_type, payload, user_id?, dedup_key?}')
+            [CompletionResult]::new('message', 'message', [CompletionResultType]::ParameterValue, 'A plain notification: the text is the message (type "message")')
+            [CompletionResult]::new('batch', 'batch', [CompletionResultType]::ParameterValue, 'Newline-delimited JSON events from stdin: {event_type, payload, user_id?, dedup_key?, title?, body?, level?, color?, url?}')
             [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'A test notification')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -219,6 +272,9 @@ Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
         'dq;publish;help;event' {
             break
         }
+        'dq;publish;help;message' {
+            break
+        }
         'dq;publish;help;batch' {
             break
         }
@@ -229,7 +285,6 @@ Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
             break
         }
         'dq;stats' {
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
             [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
             [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
@@ -242,7 +297,6 @@ Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
         }
         'dq;failed' {
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Show at most this many, the most recent')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
             [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
             [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
@@ -254,7 +308,6 @@ Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
             break
         }
         'dq;retry' {
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
             [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
             [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
@@ -268,7 +321,6 @@ Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
         }
         'dq;cleanup' {
             [CompletionResult]::new('--days', '--days', [CompletionResultType]::ParameterName, 'Delete processed events older than this many days')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
             [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
             [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
@@ -287,7 +339,6 @@ Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
             [CompletionResult]::new('--workers', '--workers', [CompletionResultType]::ParameterName, 'Threads answering requests (long polls wait without holding one)')
             [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'Drop a client that sends nothing for this long, mid-request or between requests')
             [CompletionResult]::new('--retry-backoff', '--retry-backoff', [CompletionResultType]::ParameterName, 'Backoff after a first failed attempt; each later one waits ten times longer')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
             [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
             [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
@@ -312,7 +363,6 @@ Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
             [CompletionResult]::new('--retry-backoff', '--retry-backoff', [CompletionResultType]::ParameterName, 'Local database only: backoff after a first failed attempt; each later one waits ten times longer (with --source, the server''s --retry-backoff applies)')
             [CompletionResult]::new('--lang', '--lang', [CompletionResultType]::ParameterName, 'Language of the messages')
             [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Answer /health and /metrics on this address [default on Render: 0.0.0.0:$PORT]')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
             [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
             [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
@@ -326,96 +376,21 @@ Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
-        'dq;completions' {
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
-            [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
-            [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document instead of text')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
-        'dq;config' {
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
-            [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
-            [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document instead of text')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Set KEY to VALUE in the config file (a list takes a comma-separated VALUE)')
-            [CompletionResult]::new('unset', 'unset', [CompletionResultType]::ParameterValue, 'Remove KEY from the config file')
-            [CompletionResult]::new('path', 'path', [CompletionResultType]::ParameterValue, 'Print where the config file is')
-            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print every setting: its value and where it comes from (flag, env, file or default); takes every setting''s flag, to show what a command given it would use')
-            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
-            break
-        }
-        'dq;config;set' {
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
-            [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
-            [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document instead of text')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
-        'dq;config;unset' {
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
-            [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
-            [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document instead of text')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
-        'dq;config;path' {
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
-            [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
-            [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document instead of text')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
-        'dq;config;show' {
-            [CompletionResult]::new('--user-id', '--user-id', [CompletionResultType]::ParameterName, 'Discord user to notify (may be empty for webhook delivery)')
+        'dq;render' {
+            [CompletionResult]::new('--payload', '--payload', [CompletionResultType]::ParameterName, 'The payload, a JSON object')
+            [CompletionResult]::new('--field', '--field', [CompletionResultType]::ParameterName, 'A payload entry: KEY=text, or KEY:=JSON for a number, boolean, list or object')
+            [CompletionResult]::new('--title', '--title', [CompletionResultType]::ParameterName, 'Title of the message, in place of the type''s')
+            [CompletionResult]::new('--body', '--body', [CompletionResultType]::ParameterName, 'Text of the message (Markdown), in place of the type''s')
+            [CompletionResult]::new('--level', '--level', [CompletionResultType]::ParameterName, 'How much it matters: an emoji before the title and a colour (blue, green, orange, red)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level''s)')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Link the title opens (http:// or https://)')
             [CompletionResult]::new('--codespace', '--codespace', [CompletionResultType]::ParameterName, 'Codespace name added to the payload')
-            [CompletionResult]::new('--bind', '--bind', [CompletionResultType]::ParameterName, 'Address to listen on (port 0 picks a free port)')
-            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Bearer token clients must send [default: generated, stored next to the database]')
-            [CompletionResult]::new('--retention', '--retention', [CompletionResultType]::ParameterName, 'Delete processed events older than this (e.g. 12h, 7d)')
-            [CompletionResult]::new('--workers', '--workers', [CompletionResultType]::ParameterName, 'Threads answering requests (long polls wait without holding one)')
-            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'Drop a client that sends nothing for this long, mid-request or between requests')
-            [CompletionResult]::new('--retry-backoff', '--retry-backoff', [CompletionResultType]::ParameterName, 'Backoff after a first failed attempt; each later one waits ten times longer')
-            [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'A dq server or original Flask API to take events from (repeatable); none means the local database (--db)')
-            [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Extra header on source requests, e.g. "X-Github-Token: ..." for a private Codespace port (repeatable)')
-            [CompletionResult]::new('--webhook', '--webhook', [CompletionResultType]::ParameterName, 'Discord channel webhook URL, as copied from Discord')
-            [CompletionResult]::new('--bot-token', '--bot-token', [CompletionResultType]::ParameterName, 'Bot token: send each event as a direct message to its user_id')
-            [CompletionResult]::new('--discord-api', '--discord-api', [CompletionResultType]::ParameterName, 'Base URL of Discord''s API (for bot requests, and webhooks when changed)')
-            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Long-poll a source for this many seconds')
-            [CompletionResult]::new('--poll', '--poll', [CompletionResultType]::ParameterName, 'Poll a source that answers at once (does not long-poll) this often, in seconds')
-            [CompletionResult]::new('--lease', '--lease', [CompletionResultType]::ParameterName, 'How long claimed events stay reserved for this consumer, in seconds')
-            [CompletionResult]::new('--lang', '--lang', [CompletionResultType]::ParameterName, 'Language of the messages')
-            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Answer /health and /metrics on this address [default on Render: 0.0.0.0:$PORT]')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]')
+            [CompletionResult]::new('--user-id', '--user-id', [CompletionResultType]::ParameterName, 'Discord user the event is for (pinged with --mention)')
+            [CompletionResult]::new('--lang', '--lang', [CompletionResultType]::ParameterName, 'Language of the message')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
             [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
             [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
-            [CompletionResult]::new('--no-auth', '--no-auth', [CompletionResultType]::ParameterName, 'Accept requests without a token (for the original bot); anyone who reaches the port can then read and change the queue')
-            [CompletionResult]::new('--mention', '--mention', [CompletionResultType]::ParameterName, 'Ping the event''s user in the message content (webhook delivery)')
+            [CompletionResult]::new('--mention', '--mention', [CompletionResultType]::ParameterName, 'Ping the event''s user in the message content, as `dq consume --mention` does')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document instead of text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -423,27 +398,15 @@ Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
-        'dq;config;help' {
-            [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Set KEY to VALUE in the config file (a list takes a comma-separated VALUE)')
-            [CompletionResult]::new('unset', 'unset', [CompletionResultType]::ParameterValue, 'Remove KEY from the config file')
-            [CompletionResult]::new('path', 'path', [CompletionResultType]::ParameterValue, 'Print where the config file is')
-            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print every setting: its value and where it comes from (flag, env, file or default); takes every setting''s flag, to show what a command given it would use')
-            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
-            break
-        }
-        'dq;config;help;set' {
-            break
-        }
-        'dq;config;help;unset' {
-            break
-        }
-        'dq;config;help;path' {
-            break
-        }
-        'dq;config;help;show' {
-            break
-        }
-        'dq;config;help;help' {
+        'dq;completions' {
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
+            [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
+            [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document instead of text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'dq;help' {
@@ -454,8 +417,8 @@ Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
             [CompletionResult]::new('cleanup', 'cleanup', [CompletionResultType]::ParameterValue, 'Delete old processed events')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve the queue over HTTP (for `dq consume` and the original bot)')
             [CompletionResult]::new('consume', 'consume', [CompletionResultType]::ParameterValue, 'Deliver events to Discord (from dq servers, or the local database)')
+            [CompletionResult]::new('render', 'render', [CompletionResultType]::ParameterValue, 'Print the message `dq consume` would send for an event; stores nothing')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
-            [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show or change the settings of the config file')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -465,7 +428,8 @@ Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
             [CompletionResult]::new('minecraft-status', 'minecraft-status', [CompletionResultType]::ParameterValue, 'The Minecraft server changed state')
             [CompletionResult]::new('codespace-status', 'codespace-status', [CompletionResultType]::ParameterValue, 'The Codespace started, stopped or hit an error')
             [CompletionResult]::new('event', 'event', [CompletionResultType]::ParameterValue, 'Any event type, with a JSON payload or fields')
-            [CompletionResult]::new('batch', 'batch', [CompletionResultType]::ParameterValue, 'Newline-delimited JSON events from stdin: {event_type, payload, user_id?, dedup_key?}')
+            [CompletionResult]::new('message', 'message', [CompletionResultType]::ParameterValue, 'A plain notification: the text is the message (type "message")')
+            [CompletionResult]::new('batch', 'batch', [CompletionResultType]::ParameterValue, 'Newline-delimited JSON events from stdin: {event_type, payload, user_id?, dedup_key?, title?, body?, level?, color?, url?}')
             [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'A test notification')
             break
         }
@@ -482,6 +446,9 @@ Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
             break
         }
         'dq;help;publish;event' {
+            break
+        }
+        'dq;help;publish;message' {
             break
         }
         'dq;help;publish;batch' {
@@ -508,26 +475,10 @@ Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
         'dq;help;consume' {
             break
         }
+        'dq;help;render' {
+            break
+        }
         'dq;help;completions' {
-            break
-        }
-        'dq;help;config' {
-            [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Set KEY to VALUE in the config file (a list takes a comma-separated VALUE)')
-            [CompletionResult]::new('unset', 'unset', [CompletionResultType]::ParameterValue, 'Remove KEY from the config file')
-            [CompletionResult]::new('path', 'path', [CompletionResultType]::ParameterValue, 'Print where the config file is')
-            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print every setting: its value and where it comes from (flag, env, file or default); takes every setting''s flag, to show what a command given it would use')
-            break
-        }
-        'dq;help;config;set' {
-            break
-        }
-        'dq;help;config;unset' {
-            break
-        }
-        'dq;help;config;path' {
-            break
-        }
-        'dq;help;config;show' {
             break
         }
         'dq;help;help' {

@@ -18,7 +18,6 @@ set edit:completion:arg-completer[dq] = {|@words|
     }
     var completions = [
         &'dq'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
             cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
             cand --max-attempts 'Failed attempts after which an event is dead-lettered'
             cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
@@ -34,8 +33,8 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand cleanup 'Delete old processed events'
             cand serve 'Serve the queue over HTTP (for `dq consume` and the original bot)'
             cand consume 'Deliver events to Discord (from dq servers, or the local database)'
+            cand render 'Print the message `dq consume` would send for an event; stores nothing'
             cand completions 'Print a shell completion script'
-            cand config 'Show or change the settings of the config file'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'dq;publish'= {
@@ -43,7 +42,11 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand --codespace 'Codespace name added to the payload'
             cand --dedup-key 'Do not store the event again while one with this key is pending or recent'
             cand --dedup-window 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)'
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
+            cand --title 'Title of the message, in place of the type''s'
+            cand --body 'Text of the message (Markdown), in place of the type''s'
+            cand --level 'How much it matters: an emoji before the title and a colour (blue, green, orange, red)'
+            cand --color 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level''s)'
+            cand --url 'Link the title opens (http:// or https://)'
             cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
             cand --max-attempts 'Failed attempts after which an event is dead-lettered'
             cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
@@ -57,7 +60,8 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand minecraft-status 'The Minecraft server changed state'
             cand codespace-status 'The Codespace started, stopped or hit an error'
             cand event 'Any event type, with a JSON payload or fields'
-            cand batch 'Newline-delimited JSON events from stdin: {event_type, payload, user_id?, dedup_key?}'
+            cand message 'A plain notification: the text is the message (type "message")'
+            cand batch 'Newline-delimited JSON events from stdin: {event_type, payload, user_id?, dedup_key?, title?, body?, level?, color?, url?}'
             cand test 'A test notification'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -69,7 +73,11 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand --codespace 'Codespace name added to the payload'
             cand --dedup-key 'Do not store the event again while one with this key is pending or recent'
             cand --dedup-window 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)'
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
+            cand --title 'Title of the message, in place of the type''s'
+            cand --body 'Text of the message (Markdown), in place of the type''s'
+            cand --level 'How much it matters: an emoji before the title and a colour (blue, green, orange, red)'
+            cand --color 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level''s)'
+            cand --url 'Link the title opens (http:// or https://)'
             cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
             cand --max-attempts 'Failed attempts after which an event is dead-lettered'
             cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
@@ -87,7 +95,11 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand --codespace 'Codespace name added to the payload'
             cand --dedup-key 'Do not store the event again while one with this key is pending or recent'
             cand --dedup-window 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)'
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
+            cand --title 'Title of the message, in place of the type''s'
+            cand --body 'Text of the message (Markdown), in place of the type''s'
+            cand --level 'How much it matters: an emoji before the title and a colour (blue, green, orange, red)'
+            cand --color 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level''s)'
+            cand --url 'Link the title opens (http:// or https://)'
             cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
             cand --max-attempts 'Failed attempts after which an event is dead-lettered'
             cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
@@ -106,7 +118,11 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand --codespace 'Codespace name added to the payload'
             cand --dedup-key 'Do not store the event again while one with this key is pending or recent'
             cand --dedup-window 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)'
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
+            cand --title 'Title of the message, in place of the type''s'
+            cand --body 'Text of the message (Markdown), in place of the type''s'
+            cand --level 'How much it matters: an emoji before the title and a colour (blue, green, orange, red)'
+            cand --color 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level''s)'
+            cand --url 'Link the title opens (http:// or https://)'
             cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
             cand --max-attempts 'Failed attempts after which an event is dead-lettered'
             cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
@@ -123,7 +139,11 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand --codespace 'Codespace name added to the payload'
             cand --dedup-key 'Do not store the event again while one with this key is pending or recent'
             cand --dedup-window 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)'
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
+            cand --title 'Title of the message, in place of the type''s'
+            cand --body 'Text of the message (Markdown), in place of the type''s'
+            cand --level 'How much it matters: an emoji before the title and a colour (blue, green, orange, red)'
+            cand --color 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level''s)'
+            cand --url 'Link the title opens (http:// or https://)'
             cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
             cand --max-attempts 'Failed attempts after which an event is dead-lettered'
             cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
@@ -140,7 +160,30 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand --codespace 'Codespace name added to the payload'
             cand --dedup-key 'Do not store the event again while one with this key is pending or recent'
             cand --dedup-window 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)'
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
+            cand --title 'Title of the message, in place of the type''s'
+            cand --body 'Text of the message (Markdown), in place of the type''s'
+            cand --level 'How much it matters: an emoji before the title and a colour (blue, green, orange, red)'
+            cand --color 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level''s)'
+            cand --url 'Link the title opens (http:// or https://)'
+            cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
+            cand --max-attempts 'Failed attempts after which an event is dead-lettered'
+            cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
+            cand --json 'Print one JSON document instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dq;publish;message'= {
+            cand --user-id 'Discord user to notify (may be empty for webhook delivery)'
+            cand --codespace 'Codespace name added to the payload'
+            cand --dedup-key 'Do not store the event again while one with this key is pending or recent'
+            cand --dedup-window 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)'
+            cand --title 'Title of the message, in place of the type''s'
+            cand --body 'Text of the message (Markdown), in place of the type''s'
+            cand --level 'How much it matters: an emoji before the title and a colour (blue, green, orange, red)'
+            cand --color 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level''s)'
+            cand --url 'Link the title opens (http:// or https://)'
             cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
             cand --max-attempts 'Failed attempts after which an event is dead-lettered'
             cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
@@ -155,7 +198,11 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand --codespace 'Codespace name added to the payload'
             cand --dedup-key 'Do not store the event again while one with this key is pending or recent'
             cand --dedup-window 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)'
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
+            cand --title 'Title of the message, in place of the type''s'
+            cand --body 'Text of the message (Markdown), in place of the type''s'
+            cand --level 'How much it matters: an emoji before the title and a colour (blue, green, orange, red)'
+            cand --color 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level''s)'
+            cand --url 'Link the title opens (http:// or https://)'
             cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
             cand --max-attempts 'Failed attempts after which an event is dead-lettered'
             cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
@@ -171,7 +218,11 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand --codespace 'Codespace name added to the payload'
             cand --dedup-key 'Do not store the event again while one with this key is pending or recent'
             cand --dedup-window 'How long a delivered event still counts for --dedup-key (e.g. 30s, 10m, 2h, 1d)'
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
+            cand --title 'Title of the message, in place of the type''s'
+            cand --body 'Text of the message (Markdown), in place of the type''s'
+            cand --level 'How much it matters: an emoji before the title and a colour (blue, green, orange, red)'
+            cand --color 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level''s)'
+            cand --url 'Link the title opens (http:// or https://)'
             cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
             cand --max-attempts 'Failed attempts after which an event is dead-lettered'
             cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
@@ -187,7 +238,8 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand minecraft-status 'The Minecraft server changed state'
             cand codespace-status 'The Codespace started, stopped or hit an error'
             cand event 'Any event type, with a JSON payload or fields'
-            cand batch 'Newline-delimited JSON events from stdin: {event_type, payload, user_id?, dedup_key?}'
+            cand message 'A plain notification: the text is the message (type "message")'
+            cand batch 'Newline-delimited JSON events from stdin: {event_type, payload, user_id?, dedup_key?, title?, body?, level?, color?, url?}'
             cand test 'A test notification'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -201,6 +253,8 @@ set edit:completion:arg-completer[dq] = {|@words|
         }
         &'dq;publish;help;event'= {
         }
+        &'dq;publish;help;message'= {
+        }
         &'dq;publish;help;batch'= {
         }
         &'dq;publish;help;test'= {
@@ -208,7 +262,6 @@ set edit:completion:arg-completer[dq] = {|@words|
         &'dq;publish;help;help'= {
         }
         &'dq;stats'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
             cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
             cand --max-attempts 'Failed attempts after which an event is dead-lettered'
             cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
@@ -220,7 +273,6 @@ set edit:completion:arg-completer[dq] = {|@words|
         }
         &'dq;failed'= {
             cand --limit 'Show at most this many, the most recent'
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
             cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
             cand --max-attempts 'Failed attempts after which an event is dead-lettered'
             cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
@@ -231,7 +283,6 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand --version 'Print version'
         }
         &'dq;retry'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
             cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
             cand --max-attempts 'Failed attempts after which an event is dead-lettered'
             cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
@@ -244,7 +295,6 @@ set edit:completion:arg-completer[dq] = {|@words|
         }
         &'dq;cleanup'= {
             cand --days 'Delete processed events older than this many days'
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
             cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
             cand --max-attempts 'Failed attempts after which an event is dead-lettered'
             cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
@@ -262,7 +312,6 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand --workers 'Threads answering requests (long polls wait without holding one)'
             cand --request-timeout 'Drop a client that sends nothing for this long, mid-request or between requests'
             cand --retry-backoff 'Backoff after a first failed attempt; each later one waits ten times longer'
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
             cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
             cand --max-attempts 'Failed attempts after which an event is dead-lettered'
             cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
@@ -286,7 +335,6 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand --retry-backoff 'Local database only: backoff after a first failed attempt; each later one waits ten times longer (with --source, the server''s --retry-backoff applies)'
             cand --lang 'Language of the messages'
             cand --listen 'Answer /health and /metrics on this address [default on Render: 0.0.0.0:$PORT]'
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
             cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
             cand --max-attempts 'Failed attempts after which an event is dead-lettered'
             cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
@@ -299,113 +347,36 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
-        &'dq;completions'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
-            cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
-            cand --max-attempts 'Failed attempts after which an event is dead-lettered'
-            cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
-            cand --json 'Print one JSON document instead of text'
-            cand -h 'Print help'
-            cand --help 'Print help'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
-        &'dq;config'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
-            cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
-            cand --max-attempts 'Failed attempts after which an event is dead-lettered'
-            cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
-            cand --json 'Print one JSON document instead of text'
-            cand -h 'Print help'
-            cand --help 'Print help'
-            cand -V 'Print version'
-            cand --version 'Print version'
-            cand set 'Set KEY to VALUE in the config file (a list takes a comma-separated VALUE)'
-            cand unset 'Remove KEY from the config file'
-            cand path 'Print where the config file is'
-            cand show 'Print every setting: its value and where it comes from (flag, env, file or default); takes every setting''s flag, to show what a command given it would use'
-            cand help 'Print this message or the help of the given subcommand(s)'
-        }
-        &'dq;config;set'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
-            cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
-            cand --max-attempts 'Failed attempts after which an event is dead-lettered'
-            cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
-            cand --json 'Print one JSON document instead of text'
-            cand -h 'Print help'
-            cand --help 'Print help'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
-        &'dq;config;unset'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
-            cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
-            cand --max-attempts 'Failed attempts after which an event is dead-lettered'
-            cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
-            cand --json 'Print one JSON document instead of text'
-            cand -h 'Print help'
-            cand --help 'Print help'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
-        &'dq;config;path'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
-            cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
-            cand --max-attempts 'Failed attempts after which an event is dead-lettered'
-            cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
-            cand --json 'Print one JSON document instead of text'
-            cand -h 'Print help'
-            cand --help 'Print help'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
-        &'dq;config;show'= {
-            cand --user-id 'Discord user to notify (may be empty for webhook delivery)'
+        &'dq;render'= {
+            cand --payload 'The payload, a JSON object'
+            cand --field 'A payload entry: KEY=text, or KEY:=JSON for a number, boolean, list or object'
+            cand --title 'Title of the message, in place of the type''s'
+            cand --body 'Text of the message (Markdown), in place of the type''s'
+            cand --level 'How much it matters: an emoji before the title and a colour (blue, green, orange, red)'
+            cand --color 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level''s)'
+            cand --url 'Link the title opens (http:// or https://)'
             cand --codespace 'Codespace name added to the payload'
-            cand --bind 'Address to listen on (port 0 picks a free port)'
-            cand --token 'Bearer token clients must send [default: generated, stored next to the database]'
-            cand --retention 'Delete processed events older than this (e.g. 12h, 7d)'
-            cand --workers 'Threads answering requests (long polls wait without holding one)'
-            cand --request-timeout 'Drop a client that sends nothing for this long, mid-request or between requests'
-            cand --retry-backoff 'Backoff after a first failed attempt; each later one waits ten times longer'
-            cand --source 'A dq server or original Flask API to take events from (repeatable); none means the local database (--db)'
-            cand --header 'Extra header on source requests, e.g. "X-Github-Token: ..." for a private Codespace port (repeatable)'
-            cand --webhook 'Discord channel webhook URL, as copied from Discord'
-            cand --bot-token 'Bot token: send each event as a direct message to its user_id'
-            cand --discord-api 'Base URL of Discord''s API (for bot requests, and webhooks when changed)'
-            cand --wait 'Long-poll a source for this many seconds'
-            cand --poll 'Poll a source that answers at once (does not long-poll) this often, in seconds'
-            cand --lease 'How long claimed events stay reserved for this consumer, in seconds'
-            cand --lang 'Language of the messages'
-            cand --listen 'Answer /health and /metrics on this address [default on Render: 0.0.0.0:$PORT]'
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
+            cand --user-id 'Discord user the event is for (pinged with --mention)'
+            cand --lang 'Language of the message'
             cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
             cand --max-attempts 'Failed attempts after which an event is dead-lettered'
             cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
-            cand --no-auth 'Accept requests without a token (for the original bot); anyone who reaches the port can then read and change the queue'
-            cand --mention 'Ping the event''s user in the message content (webhook delivery)'
+            cand --mention 'Ping the event''s user in the message content, as `dq consume --mention` does'
             cand --json 'Print one JSON document instead of text'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
-        &'dq;config;help'= {
-            cand set 'Set KEY to VALUE in the config file (a list takes a comma-separated VALUE)'
-            cand unset 'Remove KEY from the config file'
-            cand path 'Print where the config file is'
-            cand show 'Print every setting: its value and where it comes from (flag, env, file or default); takes every setting''s flag, to show what a command given it would use'
-            cand help 'Print this message or the help of the given subcommand(s)'
-        }
-        &'dq;config;help;set'= {
-        }
-        &'dq;config;help;unset'= {
-        }
-        &'dq;config;help;path'= {
-        }
-        &'dq;config;help;show'= {
-        }
-        &'dq;config;help;help'= {
+        &'dq;completions'= {
+            cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
+            cand --max-attempts 'Failed attempts after which an event is dead-lettered'
+            cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
+            cand --json 'Print one JSON document instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
         }
         &'dq;help'= {
             cand publish 'Store an event in the local queue (prints its id)'
@@ -415,8 +386,8 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand cleanup 'Delete old processed events'
             cand serve 'Serve the queue over HTTP (for `dq consume` and the original bot)'
             cand consume 'Deliver events to Discord (from dq servers, or the local database)'
+            cand render 'Print the message `dq consume` would send for an event; stores nothing'
             cand completions 'Print a shell completion script'
-            cand config 'Show or change the settings of the config file'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'dq;help;publish'= {
@@ -425,7 +396,8 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand minecraft-status 'The Minecraft server changed state'
             cand codespace-status 'The Codespace started, stopped or hit an error'
             cand event 'Any event type, with a JSON payload or fields'
-            cand batch 'Newline-delimited JSON events from stdin: {event_type, payload, user_id?, dedup_key?}'
+            cand message 'A plain notification: the text is the message (type "message")'
+            cand batch 'Newline-delimited JSON events from stdin: {event_type, payload, user_id?, dedup_key?, title?, body?, level?, color?, url?}'
             cand test 'A test notification'
         }
         &'dq;help;publish;backup-error'= {
@@ -437,6 +409,8 @@ set edit:completion:arg-completer[dq] = {|@words|
         &'dq;help;publish;codespace-status'= {
         }
         &'dq;help;publish;event'= {
+        }
+        &'dq;help;publish;message'= {
         }
         &'dq;help;publish;batch'= {
         }
@@ -454,21 +428,9 @@ set edit:completion:arg-completer[dq] = {|@words|
         }
         &'dq;help;consume'= {
         }
+        &'dq;help;render'= {
+        }
         &'dq;help;completions'= {
-        }
-        &'dq;help;config'= {
-            cand set 'Set KEY to VALUE in the config file (a list takes a comma-separated VALUE)'
-            cand unset 'Remove KEY from the config file'
-            cand path 'Print where the config file is'
-            cand show 'Print every setting: its value and where it comes from (flag, env, file or default); takes every setting''s flag, to show what a command given it would use'
-        }
-        &'dq;help;config;set'= {
-        }
-        &'dq;help;config;unset'= {
-        }
-        &'dq;help;config;path'= {
-        }
-        &'dq;help;config;show'= {
         }
         &'dq;help;help'= {
         }

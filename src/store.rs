@@ -17,8 +17,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, Transactio
 use serde::Serialize;
 
 use crate::event::{
-    format_timestamp, parse_timestamp, payload_from_text, Event, NewEvent, Presentation,
-    ValidEvent,
+    format_timestamp, parse_timestamp, payload_from_text, Event, NewEvent, Presentation, ValidEvent,
 };
 
 /// Append-only: each entry moves the schema one `user_version` forward. Never edit an entry

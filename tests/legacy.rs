@@ -280,3 +280,76 @@ fn retry_and_cleanup_work_on_the_originals_rows() {
     assert_eq!(stats["pending"], 3);
     assert_eq!(stats["failed"], 0);
 }
+
+#[test]
+fn the_original_bot_reads_a_row_published_with_title() {
+    let db = TempDb::new();
+    succeeds(db.dq().args([
+        "publish",
+        "backup-error",
+        "--error-type",
+        "upload",
+        "--message",
+        "timeout",
+        "--codespace",
+        "cs-1",
+        "--title",
+        "Upload failed again",
+        "--level",
+        "warning",
+        "--url",
+        "https://status.example",
+    ]));
+    // The original API's read: `SELECT *` with rows by column name, then json.loads(payload).
+    let conn = Connection::open(db.path()).unwrap();
+    let (event_type, payload, processed, attempts): (String, String, i64, i64) = conn
+        .query_row(
+            "SELECT * FROM events WHERE processed = 0 AND attempts < ? ORDER BY created_at ASC
+             LIMIT ?",
+            params![3, 50],
+            |row| {
+                Ok((
+                    row.get("event_type")?,
+                    row.get("payload")?,
+                    row.get("processed")?,
+                    row.get("attempts")?,
+                ))
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        (event_type.as_str(), processed, attempts),
+        ("backup_error", 0, 0)
+    );
+    let payload: serde_json::Value = serde_json::from_str(&payload).unwrap();
+    let keys: Vec<&String> = payload.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "error_type",
+            "error_message",
+            "backup_file",
+            "codespace_name",
+            "timestamp"
+        ],
+        "the payload holds the original keys only"
+    );
+    assert_eq!(payload["error_type"], "backup_upload");
+    assert_eq!(payload["error_message"], "timeout");
+    drop(conn);
+
+    // The original bot polls without a token and reads event_type and payload by key.
+    let serve = support::serve::Serve::start(&db, &["--no-auth"]);
+    let answer = serve.get("/discord/events?limit=50&max_attempts=3").json();
+    assert_eq!(answer["success"], true);
+    let event = &answer["events"][0];
+    assert_eq!(event["event_type"], "backup_error");
+    assert_eq!(event["payload"], payload);
+    assert_eq!(
+        event["title"], "Upload failed again",
+        "extra keys a dict ignores"
+    );
+    let id = event["id"].as_i64().unwrap();
+    let marked = serve.post(&format!("/discord/events/{id}/processed"), None);
+    assert_eq!(marked.json()["success"], true);
+}

@@ -3,7 +3,7 @@
 
 mod support;
 
-use dq::event::Event;
+use dq::event::{Event, Presentation};
 use dq::render::{plan, render, Lang, RenderOptions};
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -326,9 +326,48 @@ fn any_event() -> impl Strategy<Value = Event> {
     (
         event_type,
         prop::collection::btree_map(keys, any_value(), 0..30),
+        any_presentation(),
     )
-        .prop_map(|(event_type, payload)| {
-            event(&event_type, Value::Object(payload.into_iter().collect()))
+        .prop_map(|(event_type, payload, presentation)| Event {
+            presentation,
+            ..event(&event_type, Value::Object(payload.into_iter().collect()))
+        })
+}
+
+/// What publishers may set, and what a row or a source might hold that no publisher could
+/// (a bad level, colour or link): the renderer must leave that out, not fail.
+fn any_presentation() -> impl Strategy<Value = Presentation> {
+    let level = prop_oneof![
+        Just("info".to_string()),
+        Just("warning".to_string()),
+        Just("error".to_string()),
+        Just("success".to_string()),
+        "\\PC{0,8}",
+    ];
+    let color = prop_oneof![
+        Just("red".to_string()),
+        Just("grey".to_string()),
+        "#[0-9a-fA-F]{6}",
+        "\\PC{0,8}",
+    ];
+    let url = prop_oneof![
+        "https://[a-z]{1,10}\\.example/[a-z/?=#]{0,30}",
+        Just(format!("https://e.example/{}", "x".repeat(3000))),
+        "\\PC{0,30}",
+    ];
+    (
+        prop::option::of(any_text()),
+        prop::option::of(any_text()),
+        prop::option::of(level),
+        prop::option::of(color),
+        prop::option::of(url),
+    )
+        .prop_map(|(title, body, level, color, url)| Presentation {
+            title,
+            body,
+            level,
+            color,
+            url,
         })
 }
 

@@ -20,19 +20,39 @@ pub const MAX_URL_CHARS: usize = 2048;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Presentation {
     /// The embed's title, in place of the type's.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "text")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "text"
+    )]
     pub title: Option<String>,
     /// The embed's description (Markdown as Discord renders it).
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "text")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "text"
+    )]
     pub body: Option<String>,
     /// `info`, `success`, `warning` or `error`: an emoji before the title and a colour.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "text")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "text"
+    )]
     pub level: Option<String>,
     /// A colour name or `#RRGGBB`; wins over the level's colour.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "text")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "text"
+    )]
     pub color: Option<String>,
     /// Where the title links to.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "text")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "text"
+    )]
     pub url: Option<String>,
 }
 
@@ -118,19 +138,21 @@ impl Presentation {
 
     /// The level, if it is one.
     pub fn level(&self) -> Option<Level> {
-        self.level.as_deref().and_then(|text| Level::parse(text).ok())
+        self.level
+            .as_deref()
+            .and_then(|text| Level::parse(text).ok())
     }
 
     /// The colour as Discord takes it, if it names one.
     pub fn color(&self) -> Option<u32> {
-        self.color.as_deref().and_then(|text| parse_color(text).ok())
+        self.color
+            .as_deref()
+            .and_then(|text| parse_color(text).ok())
     }
 
     /// The link, if it is one Discord accepts.
     pub fn url(&self) -> Option<&str> {
-        self.url
-            .as_deref()
-            .filter(|url| validate_url(url).is_ok())
+        self.url.as_deref().filter(|url| validate_url(url).is_ok())
     }
 }
 
@@ -325,7 +347,10 @@ mod tests {
                 ..Presentation::default()
             }
         );
-        assert_eq!(Presentation::from_json(Some("not json")), Presentation::default());
+        assert_eq!(
+            Presentation::from_json(Some("not json")),
+            Presentation::default()
+        );
         assert_eq!(Presentation::default().to_json().unwrap(), None);
     }
 

@@ -844,6 +844,17 @@ pub fn check_limits(body: &Value) -> Result<(), String> {
         if embed.get("footer").is_some() && footer == 0 {
             return Err(format!("embed {index}: empty footer text"));
         }
+        if title == 0 && description == 0 && embed["fields"].as_array().is_none_or(Vec::is_empty) {
+            return Err(format!("embed {index}: nothing to show"));
+        }
+        if let Some(url) = embed.get("url") {
+            check_url(url).map_err(|why| format!("embed {index}: url: {why}"))?;
+        }
+        if let Some(color) = embed.get("color") {
+            if color.as_u64().is_none_or(|color| color > 0xFF_FFFF) {
+                return Err(format!("embed {index}: color {color} is not 0 to 16777215"));
+            }
+        }
         let fields = embed["fields"].as_array().cloned().unwrap_or_default();
         if fields.len() > 25 {
             return Err(format!("embed {index}: {} fields, over 25", fields.len()));
@@ -864,6 +875,28 @@ pub fn check_limits(body: &Value) -> Result<(), String> {
     }
     if total > 6000 {
         return Err(format!("embeds total {total} characters, over 6000"));
+    }
+    Ok(())
+}
+
+/// Discord's checks on an embed's `url`: "Not a well formed URL" or "Scheme must be one of
+/// ('http', 'https')".
+fn check_url(url: &Value) -> Result<(), String> {
+    let Some(url) = url.as_str() else {
+        return Err("not a string".into());
+    };
+    if url.chars().count() > 2048 {
+        return Err("Must be 2048 or fewer in length.".into());
+    }
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Err("Not a well formed URL.".into());
+    };
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return Err("Scheme must be one of ('http', 'https').".into());
+    }
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.is_empty() || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("Not a well formed URL.".into());
     }
     Ok(())
 }
