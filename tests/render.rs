@@ -29,7 +29,7 @@ fn one(event: Event, lang: Lang) -> Value {
         &[event],
         &RenderOptions {
             lang,
-            mention: false,
+            ..RenderOptions::default()
         },
     );
     assert_eq!(body.as_object().unwrap().len(), 1, "only embeds: {body}");
@@ -382,9 +382,10 @@ proptest! {
         let options = RenderOptions {
             lang: if english { Lang::En } else { Lang::Es },
             mention: true,
+            ..RenderOptions::default()
         };
         let mut delivered = 0;
-        for group in plan(events.clone(), false, options.lang) {
+        for group in plan(events.clone(), false, &options) {
             prop_assert!(!group.is_empty() && group.len() <= 10);
             delivered += group.len();
             let body = render(&group, &options);

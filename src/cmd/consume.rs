@@ -102,6 +102,7 @@ pub fn run(settings: &Settings, args: ConsumeArgs) -> Result<ExitCode> {
         render: RenderOptions {
             lang,
             mention: args.mention && !by_user,
+            ..RenderOptions::default()
         },
         by_user,
     };
@@ -443,7 +444,7 @@ impl Worker {
 
     fn print(&self, events: Vec<Event>) {
         let mut out = String::new();
-        for group in render::plan(events, self.options.by_user, self.options.render.lang) {
+        for group in render::plan(events, self.options.by_user, &self.options.render) {
             let body = render::render(&group, &self.options.render);
             out.push_str(&body.to_string());
             out.push('\n');
@@ -464,7 +465,7 @@ impl Worker {
         // is sent once the lease is nearly over (another consumer may take the events then).
         let deadline = claimed_at + self.options.lease / 2;
         let lease_end = claimed_at + self.options.lease.mul_f64(0.9);
-        for group in render::plan(events, self.options.by_user, self.options.render.lang) {
+        for group in render::plan(events, self.options.by_user, &self.options.render) {
             // Count in flight *before* looking at `stop`: see `run`.
             self.in_flight.fetch_add(1, Ordering::SeqCst);
             if self.stopping() {

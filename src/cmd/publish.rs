@@ -130,14 +130,14 @@ fn send_directly(
     let mut sink = Sink::new(Target::Webhook { url }, Duration::from_secs(15), stop);
     let options = RenderOptions {
         lang,
-        mention: false,
+        ..RenderOptions::default()
     };
     let _ = writeln!(
         std::io::stderr(),
         "dq: could not store the event ({store_error:#}); sending it straight to the Discord \
          webhook instead"
     );
-    for group in render::plan(stored, false, lang) {
+    for group in render::plan(stored, false, &options) {
         let body = render::render(&group, &options);
         let deadline = Instant::now() + Duration::from_secs(20);
         let plan = RetryPlan::standard(deadline, deadline + Duration::from_secs(40));

@@ -39,6 +39,7 @@ pub fn run(args: RenderArgs) -> Result<ExitCode> {
     let options = RenderOptions {
         lang: lang(args.lang),
         mention: args.mention,
+        ..RenderOptions::default()
     };
     print_json(&render::render(&[event], &options))?;
     Ok(ExitCode::SUCCESS)

@@ -13,9 +13,13 @@ use crate::event::{Event, Presentation};
 
 mod builtin;
 pub mod limits;
+mod template;
+
+use std::sync::Arc;
 
 use builtin::Layout;
 pub use limits::{count, cut};
+pub use template::{TemplateError, Templates};
 
 /// The language of the message text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -27,12 +31,14 @@ pub enum Lang {
 }
 
 /// How events become messages.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct RenderOptions {
     pub lang: Lang,
     /// Put `<@user_id>` in the content so the people concerned are pinged (webhook delivery:
     /// mentions inside embeds notify nobody).
     pub mention: bool,
+    /// The config file's `[templates.TYPE]`, if any.
+    pub templates: Option<Arc<Templates>>,
 }
 
 /// One embed. Field order is Discord's; absent parts are left out of the JSON.
@@ -66,10 +72,20 @@ pub struct Footer {
     pub text: String,
 }
 
-/// The embed of one event: its type's layout restyled by the publisher's presentation, each
-/// part within its own limit and the whole within 6,000 characters.
-pub fn embed(event: &Event, lang: Lang) -> Embed {
-    let mut layout = builtin::layout(event, lang);
+/// The embed of one event: its type's layout restyled by its template and then by the
+/// publisher's presentation, each part within its own limit and the whole within 6,000
+/// characters. A template that fails to render is reported and left out.
+pub fn embed(event: &Event, options: &RenderOptions) -> Embed {
+    embed_with(event, options, true)
+}
+
+/// [`embed`], reporting template failures only when `report` is set (sizing an embed for
+/// `plan` must not report them a second time).
+fn embed_with(event: &Event, options: &RenderOptions, report: bool) -> Embed {
+    let mut layout = builtin::layout(event, options.lang);
+    if let Some(templates) = &options.templates {
+        templates.apply(event, options.lang, &mut layout, report);
+    }
     present(&mut layout, &event.presentation);
     finish(layout, event)
 }
@@ -139,10 +155,7 @@ fn finish(layout: Layout, event: &Event) -> Embed {
 /// callers group with `plan`). Every limit holds whatever the events contain.
 pub fn render(events: &[Event], options: &RenderOptions) -> Value {
     let events = &events[..events.len().min(limits::EMBEDS)];
-    let mut embeds: Vec<Embed> = events
-        .iter()
-        .map(|event| embed(event, options.lang))
-        .collect();
+    let mut embeds: Vec<Embed> = events.iter().map(|event| embed(event, options)).collect();
     let total: usize = embeds.iter().map(Embed::size).sum();
     if total > limits::TOTAL {
         // Only reached when a caller put too much in one message: share the budget evenly.
@@ -186,13 +199,13 @@ pub fn render(events: &[Event], options: &RenderOptions) -> Value {
 /// nonce must be a function of that event alone, because an event whose send failed after
 /// Discord took it can come back next to other events, and a nonce over the new group would
 /// not match the first one, so Discord would post the event again.
-pub fn plan(events: Vec<Event>, by_user: bool, lang: Lang) -> Vec<Vec<Event>> {
+pub fn plan(events: Vec<Event>, by_user: bool, options: &RenderOptions) -> Vec<Vec<Event>> {
     if by_user {
         return events.into_iter().map(|event| vec![event]).collect();
     }
     let mut groups: Vec<(usize, Vec<Event>)> = Vec::new();
     for event in events {
-        let size = embed(&event, lang).size();
+        let size = embed_with(&event, options, false).size();
         match groups.last_mut() {
             Some((total, group))
                 if group.len() < limits::EMBEDS && *total + size <= limits::TOTAL =>
@@ -258,7 +271,7 @@ mod tests {
         }
         payload.insert("empty".into(), json!(""));
         let big = event("huge", Value::Object(payload));
-        let embed = embed(&big, Lang::Es);
+        let embed = embed(&big, &RenderOptions::default());
         assert!(embed.size() <= limits::TOTAL);
         assert!(embed.fields.len() <= limits::FIELDS);
         for field in &embed.fields {
@@ -291,7 +304,10 @@ mod tests {
     #[test]
     fn plan_keeps_messages_within_ten_embeds_and_six_thousand_characters() {
         let small: Vec<Event> = (0..25).map(|_| event("x", json!({"a": 1}))).collect();
-        let sizes: Vec<usize> = plan(small, false, Lang::Es).iter().map(Vec::len).collect();
+        let sizes: Vec<usize> = plan(small, false, &RenderOptions::default())
+            .iter()
+            .map(Vec::len)
+            .collect();
         assert_eq!(sizes, vec![10, 10, 5]);
         let big: Vec<Event> = (0..3)
             .map(|_| {
@@ -302,7 +318,7 @@ mod tests {
             })
             .collect();
         assert_eq!(
-            plan(big, false, Lang::Es).len(),
+            plan(big, false, &RenderOptions::default()).len(),
             3,
             "two of them would pass 6,000"
         );
@@ -312,7 +328,7 @@ mod tests {
     fn plan_sends_each_direct_message_alone() {
         let mut events: Vec<Event> = (0..3).map(|_| event("x", json!({}))).collect();
         events[1].user_id = "456".into();
-        let groups = plan(events, true, Lang::Es);
+        let groups = plan(events, true, &RenderOptions::default());
         let sizes: Vec<usize> = groups.iter().map(Vec::len).collect();
         assert_eq!(
             sizes,
