@@ -18,6 +18,7 @@ set edit:completion:arg-completer[dq] = {|@words|
     }
     var completions = [
         &'dq'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
             cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
             cand --max-attempts 'Failed attempts after which an event is dead-lettered'
             cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
@@ -35,6 +36,7 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand consume 'Deliver events to Discord (from dq servers, or the local database)'
             cand render 'Print the message `dq consume` would send for an event; stores nothing'
             cand completions 'Print a shell completion script'
+            cand config 'Show or change the settings of the config file'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'dq;publish'= {
@@ -47,6 +49,7 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand --level 'How much it matters: an emoji before the title and a colour (blue, green, orange, red)'
             cand --color 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level''s)'
             cand --url 'Link the title opens (http:// or https://)'
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
             cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
             cand --max-attempts 'Failed attempts after which an event is dead-lettered'
             cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
@@ -78,6 +81,7 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand --level 'How much it matters: an emoji before the title and a colour (blue, green, orange, red)'
             cand --color 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level''s)'
             cand --url 'Link the title opens (http:// or https://)'
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
             cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
             cand --max-attempts 'Failed attempts after which an event is dead-lettered'
             cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
@@ -100,6 +104,7 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand --level 'How much it matters: an emoji before the title and a colour (blue, green, orange, red)'
             cand --color 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level''s)'
             cand --url 'Link the title opens (http:// or https://)'
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
             cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
             cand --max-attempts 'Failed attempts after which an event is dead-lettered'
             cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
@@ -123,6 +128,7 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand --level 'How much it matters: an emoji before the title and a colour (blue, green, orange, red)'
             cand --color 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level''s)'
             cand --url 'Link the title opens (http:// or https://)'
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
             cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
             cand --max-attempts 'Failed attempts after which an event is dead-lettered'
             cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
@@ -144,6 +150,7 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand --level 'How much it matters: an emoji before the title and a colour (blue, green, orange, red)'
             cand --color 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level''s)'
             cand --url 'Link the title opens (http:// or https://)'
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
             cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
             cand --max-attempts 'Failed attempts after which an event is dead-lettered'
             cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
@@ -165,6 +172,7 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand --level 'How much it matters: an emoji before the title and a colour (blue, green, orange, red)'
             cand --color 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level''s)'
             cand --url 'Link the title opens (http:// or https://)'
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
             cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
             cand --max-attempts 'Failed attempts after which an event is dead-lettered'
             cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
@@ -184,6 +192,7 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand --level 'How much it matters: an emoji before the title and a colour (blue, green, orange, red)'
             cand --color 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level''s)'
             cand --url 'Link the title opens (http:// or https://)'
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
             cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
             cand --max-attempts 'Failed attempts after which an event is dead-lettered'
             cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
@@ -203,6 +212,7 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand --level 'How much it matters: an emoji before the title and a colour (blue, green, orange, red)'
             cand --color 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level''s)'
             cand --url 'Link the title opens (http:// or https://)'
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
             cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
             cand --max-attempts 'Failed attempts after which an event is dead-lettered'
             cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
@@ -223,6 +233,7 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand --level 'How much it matters: an emoji before the title and a colour (blue, green, orange, red)'
             cand --color 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level''s)'
             cand --url 'Link the title opens (http:// or https://)'
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
             cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
             cand --max-attempts 'Failed attempts after which an event is dead-lettered'
             cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
@@ -262,6 +273,7 @@ set edit:completion:arg-completer[dq] = {|@words|
         &'dq;publish;help;help'= {
         }
         &'dq;stats'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
             cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
             cand --max-attempts 'Failed attempts after which an event is dead-lettered'
             cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
@@ -273,6 +285,7 @@ set edit:completion:arg-completer[dq] = {|@words|
         }
         &'dq;failed'= {
             cand --limit 'Show at most this many, the most recent'
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
             cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
             cand --max-attempts 'Failed attempts after which an event is dead-lettered'
             cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
@@ -283,6 +296,7 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand --version 'Print version'
         }
         &'dq;retry'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
             cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
             cand --max-attempts 'Failed attempts after which an event is dead-lettered'
             cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
@@ -295,6 +309,7 @@ set edit:completion:arg-completer[dq] = {|@words|
         }
         &'dq;cleanup'= {
             cand --days 'Delete processed events older than this many days'
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
             cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
             cand --max-attempts 'Failed attempts after which an event is dead-lettered'
             cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
@@ -312,6 +327,7 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand --workers 'Threads answering requests (long polls wait without holding one)'
             cand --request-timeout 'Drop a client that sends nothing for this long, mid-request or between requests'
             cand --retry-backoff 'Backoff after a first failed attempt; each later one waits ten times longer'
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
             cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
             cand --max-attempts 'Failed attempts after which an event is dead-lettered'
             cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
@@ -335,6 +351,7 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand --retry-backoff 'Local database only: backoff after a first failed attempt; each later one waits ten times longer (with --source, the server''s --retry-backoff applies)'
             cand --lang 'Language of the messages'
             cand --listen 'Answer /health and /metrics on this address [default on Render: 0.0.0.0:$PORT]'
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
             cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
             cand --max-attempts 'Failed attempts after which an event is dead-lettered'
             cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
@@ -358,6 +375,7 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand --codespace 'Codespace name added to the payload'
             cand --user-id 'Discord user the event is for (pinged with --mention)'
             cand --lang 'Language of the message'
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
             cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
             cand --max-attempts 'Failed attempts after which an event is dead-lettered'
             cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
@@ -369,6 +387,7 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand --version 'Print version'
         }
         &'dq;completions'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
             cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
             cand --max-attempts 'Failed attempts after which an event is dead-lettered'
             cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
@@ -377,6 +396,103 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
+        }
+        &'dq;config'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
+            cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
+            cand --max-attempts 'Failed attempts after which an event is dead-lettered'
+            cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
+            cand --json 'Print one JSON document instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand set 'Set KEY to VALUE in the config file (a list takes a comma-separated VALUE)'
+            cand unset 'Remove KEY from the config file'
+            cand path 'Print where the config file is'
+            cand show 'Print every setting: its value and where it comes from (flag, env, file or default); takes every setting''s flag, to show what a command given it would use'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'dq;config;set'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
+            cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
+            cand --max-attempts 'Failed attempts after which an event is dead-lettered'
+            cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
+            cand --json 'Print one JSON document instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dq;config;unset'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
+            cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
+            cand --max-attempts 'Failed attempts after which an event is dead-lettered'
+            cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
+            cand --json 'Print one JSON document instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dq;config;path'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
+            cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
+            cand --max-attempts 'Failed attempts after which an event is dead-lettered'
+            cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
+            cand --json 'Print one JSON document instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dq;config;show'= {
+            cand --user-id 'Discord user to notify (may be empty for webhook delivery)'
+            cand --codespace 'Codespace name added to the payload'
+            cand --bind 'Address to listen on (port 0 picks a free port)'
+            cand --token 'Bearer token clients must send [default: generated, stored next to the database]'
+            cand --retention 'Delete processed events older than this (e.g. 12h, 7d)'
+            cand --workers 'Threads answering requests (long polls wait without holding one)'
+            cand --request-timeout 'Drop a client that sends nothing for this long, mid-request or between requests'
+            cand --retry-backoff 'Backoff after a first failed attempt; each later one waits ten times longer'
+            cand --source 'A dq server or original Flask API to take events from (repeatable); none means the local database (--db)'
+            cand --header 'Extra header on source requests, e.g. "X-Github-Token: ..." for a private Codespace port (repeatable)'
+            cand --webhook 'Discord channel webhook URL, as copied from Discord'
+            cand --bot-token 'Bot token: send each event as a direct message to its user_id'
+            cand --discord-api 'Base URL of Discord''s API (for bot requests, and webhooks when changed)'
+            cand --wait 'Long-poll a source for this many seconds'
+            cand --poll 'Poll a source that answers at once (does not long-poll) this often, in seconds'
+            cand --lease 'How long claimed events stay reserved for this consumer, in seconds'
+            cand --lang 'Language of the messages'
+            cand --listen 'Answer /health and /metrics on this address [default on Render: 0.0.0.0:$PORT]'
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
+            cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
+            cand --max-attempts 'Failed attempts after which an event is dead-lettered'
+            cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
+            cand --no-auth 'Accept requests without a token (for the original bot); anyone who reaches the port can then read and change the queue'
+            cand --mention 'Ping the event''s user in the message content (webhook delivery)'
+            cand --json 'Print one JSON document instead of text'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dq;config;help'= {
+            cand set 'Set KEY to VALUE in the config file (a list takes a comma-separated VALUE)'
+            cand unset 'Remove KEY from the config file'
+            cand path 'Print where the config file is'
+            cand show 'Print every setting: its value and where it comes from (flag, env, file or default); takes every setting''s flag, to show what a command given it would use'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'dq;config;help;set'= {
+        }
+        &'dq;config;help;unset'= {
+        }
+        &'dq;config;help;path'= {
+        }
+        &'dq;config;help;show'= {
+        }
+        &'dq;config;help;help'= {
         }
         &'dq;help'= {
             cand publish 'Store an event in the local queue (prints its id)'
@@ -388,6 +504,7 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand consume 'Deliver events to Discord (from dq servers, or the local database)'
             cand render 'Print the message `dq consume` would send for an event; stores nothing'
             cand completions 'Print a shell completion script'
+            cand config 'Show or change the settings of the config file'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'dq;help;publish'= {
@@ -431,6 +548,20 @@ set edit:completion:arg-completer[dq] = {|@words|
         &'dq;help;render'= {
         }
         &'dq;help;completions'= {
+        }
+        &'dq;help;config'= {
+            cand set 'Set KEY to VALUE in the config file (a list takes a comma-separated VALUE)'
+            cand unset 'Remove KEY from the config file'
+            cand path 'Print where the config file is'
+            cand show 'Print every setting: its value and where it comes from (flag, env, file or default); takes every setting''s flag, to show what a command given it would use'
+        }
+        &'dq;help;config;set'= {
+        }
+        &'dq;help;config;unset'= {
+        }
+        &'dq;help;config;path'= {
+        }
+        &'dq;help;config;show'= {
         }
         &'dq;help;help'= {
         }

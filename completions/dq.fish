@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_dq_global_optspecs
-    string join \n db= json max-attempts= busy-timeout-ms= h/help V/version
+    string join \n config= db= json max-attempts= busy-timeout-ms= h/help V/version
 end
 
 function __fish_dq_needs_command
@@ -24,6 +24,7 @@ function __fish_dq_using_subcommand
     contains -- $cmd[1] $argv
 end
 
+complete -c dq -n "__fish_dq_needs_command" -l config -d 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]' -r -F
 complete -c dq -n "__fish_dq_needs_command" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
 complete -c dq -n "__fish_dq_needs_command" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
 complete -c dq -n "__fish_dq_needs_command" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
@@ -39,6 +40,7 @@ complete -c dq -n "__fish_dq_needs_command" -f -a "serve" -d 'Serve the queue ov
 complete -c dq -n "__fish_dq_needs_command" -f -a "consume" -d 'Deliver events to Discord (from dq servers, or the local database)'
 complete -c dq -n "__fish_dq_needs_command" -f -a "render" -d 'Print the message `dq consume` would send for an event; stores nothing'
 complete -c dq -n "__fish_dq_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c dq -n "__fish_dq_needs_command" -f -a "config" -d 'Show or change the settings of the config file'
 complete -c dq -n "__fish_dq_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dq -n "__fish_dq_using_subcommand publish; and not __fish_seen_subcommand_from backup-error backup-success minecraft-status codespace-status event message batch test help" -l user-id -d 'Discord user to notify (may be empty for webhook delivery)' -r
 complete -c dq -n "__fish_dq_using_subcommand publish; and not __fish_seen_subcommand_from backup-error backup-success minecraft-status codespace-status event message batch test help" -l codespace -d 'Codespace name added to the payload' -r
@@ -52,6 +54,7 @@ warning\t''
 error\t''"
 complete -c dq -n "__fish_dq_using_subcommand publish; and not __fish_seen_subcommand_from backup-error backup-success minecraft-status codespace-status event message batch test help" -l color -d 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level\'s)' -r
 complete -c dq -n "__fish_dq_using_subcommand publish; and not __fish_seen_subcommand_from backup-error backup-success minecraft-status codespace-status event message batch test help" -l url -d 'Link the title opens (http:// or https://)' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and not __fish_seen_subcommand_from backup-error backup-success minecraft-status codespace-status event message batch test help" -l config -d 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand publish; and not __fish_seen_subcommand_from backup-error backup-success minecraft-status codespace-status event message batch test help" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand publish; and not __fish_seen_subcommand_from backup-error backup-success minecraft-status codespace-status event message batch test help" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
 complete -c dq -n "__fish_dq_using_subcommand publish; and not __fish_seen_subcommand_from backup-error backup-success minecraft-status codespace-status event message batch test help" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
@@ -82,6 +85,7 @@ warning\t''
 error\t''"
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-error" -l color -d 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level\'s)' -r
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-error" -l url -d 'Link the title opens (http:// or https://)' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-error" -l config -d 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-error" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-error" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-error" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
@@ -103,6 +107,7 @@ warning\t''
 error\t''"
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-success" -l color -d 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level\'s)' -r
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-success" -l url -d 'Link the title opens (http:// or https://)' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-success" -l config -d 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-success" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-success" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from backup-success" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
@@ -128,6 +133,7 @@ warning\t''
 error\t''"
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from minecraft-status" -l color -d 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level\'s)' -r
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from minecraft-status" -l url -d 'Link the title opens (http:// or https://)' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from minecraft-status" -l config -d 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from minecraft-status" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from minecraft-status" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from minecraft-status" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
@@ -150,6 +156,7 @@ warning\t''
 error\t''"
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from codespace-status" -l color -d 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level\'s)' -r
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from codespace-status" -l url -d 'Link the title opens (http:// or https://)' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from codespace-status" -l config -d 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from codespace-status" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from codespace-status" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from codespace-status" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
@@ -170,6 +177,7 @@ warning\t''
 error\t''"
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from event" -l color -d 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level\'s)' -r
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from event" -l url -d 'Link the title opens (http:// or https://)' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from event" -l config -d 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from event" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from event" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from event" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
@@ -188,6 +196,7 @@ warning\t''
 error\t''"
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from message" -l color -d 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level\'s)' -r
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from message" -l url -d 'Link the title opens (http:// or https://)' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from message" -l config -d 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from message" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from message" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from message" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
@@ -206,6 +215,7 @@ warning\t''
 error\t''"
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from batch" -l color -d 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level\'s)' -r
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from batch" -l url -d 'Link the title opens (http:// or https://)' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from batch" -l config -d 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from batch" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from batch" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from batch" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
@@ -225,6 +235,7 @@ warning\t''
 error\t''"
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from test" -l color -d 'Colour of the message: red, orange, yellow, green, blue, purple, grey or #RRGGBB (wins over --level\'s)' -r
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from test" -l url -d 'Link the title opens (http:// or https://)' -r
+complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from test" -l config -d 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from test" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from test" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from test" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
@@ -240,6 +251,7 @@ complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcomman
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from help" -f -a "batch" -d 'Newline-delimited JSON events from stdin: {event_type, payload, user_id?, dedup_key?, title?, body?, level?, color?, url?}'
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from help" -f -a "test" -d 'A test notification'
 complete -c dq -n "__fish_dq_using_subcommand publish; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dq -n "__fish_dq_using_subcommand stats" -l config -d 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand stats" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand stats" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
 complete -c dq -n "__fish_dq_using_subcommand stats" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
@@ -247,12 +259,14 @@ complete -c dq -n "__fish_dq_using_subcommand stats" -l json -d 'Print one JSON 
 complete -c dq -n "__fish_dq_using_subcommand stats" -s h -l help -d 'Print help'
 complete -c dq -n "__fish_dq_using_subcommand stats" -s V -l version -d 'Print version'
 complete -c dq -n "__fish_dq_using_subcommand failed" -l limit -d 'Show at most this many, the most recent' -r
+complete -c dq -n "__fish_dq_using_subcommand failed" -l config -d 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand failed" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand failed" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
 complete -c dq -n "__fish_dq_using_subcommand failed" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
 complete -c dq -n "__fish_dq_using_subcommand failed" -l json -d 'Print one JSON document instead of text'
 complete -c dq -n "__fish_dq_using_subcommand failed" -s h -l help -d 'Print help'
 complete -c dq -n "__fish_dq_using_subcommand failed" -s V -l version -d 'Print version'
+complete -c dq -n "__fish_dq_using_subcommand retry" -l config -d 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand retry" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand retry" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
 complete -c dq -n "__fish_dq_using_subcommand retry" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
@@ -261,6 +275,7 @@ complete -c dq -n "__fish_dq_using_subcommand retry" -l json -d 'Print one JSON 
 complete -c dq -n "__fish_dq_using_subcommand retry" -s h -l help -d 'Print help'
 complete -c dq -n "__fish_dq_using_subcommand retry" -s V -l version -d 'Print version'
 complete -c dq -n "__fish_dq_using_subcommand cleanup" -l days -d 'Delete processed events older than this many days' -r
+complete -c dq -n "__fish_dq_using_subcommand cleanup" -l config -d 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand cleanup" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand cleanup" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
 complete -c dq -n "__fish_dq_using_subcommand cleanup" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
@@ -274,6 +289,7 @@ complete -c dq -n "__fish_dq_using_subcommand serve" -l retention -d 'Delete pro
 complete -c dq -n "__fish_dq_using_subcommand serve" -l workers -d 'Threads answering requests (long polls wait without holding one)' -r
 complete -c dq -n "__fish_dq_using_subcommand serve" -l request-timeout -d 'Drop a client that sends nothing for this long, mid-request or between requests' -r
 complete -c dq -n "__fish_dq_using_subcommand serve" -l retry-backoff -d 'Backoff after a first failed attempt; each later one waits ten times longer' -r
+complete -c dq -n "__fish_dq_using_subcommand serve" -l config -d 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand serve" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand serve" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
 complete -c dq -n "__fish_dq_using_subcommand serve" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
@@ -294,6 +310,7 @@ complete -c dq -n "__fish_dq_using_subcommand consume" -l retry-backoff -d 'Loca
 complete -c dq -n "__fish_dq_using_subcommand consume" -l lang -d 'Language of the messages' -r -f -a "es\t'Spanish, as the original messages'
 en\t'English'"
 complete -c dq -n "__fish_dq_using_subcommand consume" -l listen -d 'Answer /health and /metrics on this address [default on Render: 0.0.0.0:$PORT]' -r
+complete -c dq -n "__fish_dq_using_subcommand consume" -l config -d 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand consume" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand consume" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
 complete -c dq -n "__fish_dq_using_subcommand consume" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
@@ -317,6 +334,7 @@ complete -c dq -n "__fish_dq_using_subcommand render" -l codespace -d 'Codespace
 complete -c dq -n "__fish_dq_using_subcommand render" -l user-id -d 'Discord user the event is for (pinged with --mention)' -r
 complete -c dq -n "__fish_dq_using_subcommand render" -l lang -d 'Language of the message' -r -f -a "es\t'Spanish, as the original messages'
 en\t'English'"
+complete -c dq -n "__fish_dq_using_subcommand render" -l config -d 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand render" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand render" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
 complete -c dq -n "__fish_dq_using_subcommand render" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
@@ -324,22 +342,90 @@ complete -c dq -n "__fish_dq_using_subcommand render" -l mention -d 'Ping the ev
 complete -c dq -n "__fish_dq_using_subcommand render" -l json -d 'Print one JSON document instead of text'
 complete -c dq -n "__fish_dq_using_subcommand render" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dq -n "__fish_dq_using_subcommand render" -s V -l version -d 'Print version'
+complete -c dq -n "__fish_dq_using_subcommand completions" -l config -d 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand completions" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand completions" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
 complete -c dq -n "__fish_dq_using_subcommand completions" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
 complete -c dq -n "__fish_dq_using_subcommand completions" -l json -d 'Print one JSON document instead of text'
 complete -c dq -n "__fish_dq_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c dq -n "__fish_dq_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions help" -f -a "publish" -d 'Store an event in the local queue (prints its id)'
-complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions help" -f -a "stats" -d 'Count events by state and show the configuration dq sees'
-complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions help" -f -a "failed" -d 'List dead-lettered events'
-complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions help" -f -a "retry" -d 'Put dead-lettered events back in the queue'
-complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions help" -f -a "cleanup" -d 'Delete old processed events'
-complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions help" -f -a "serve" -d 'Serve the queue over HTTP (for `dq consume` and the original bot)'
-complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions help" -f -a "consume" -d 'Deliver events to Discord (from dq servers, or the local database)'
-complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions help" -f -a "render" -d 'Print the message `dq consume` would send for an event; stores nothing'
-complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dq -n "__fish_dq_using_subcommand config; and not __fish_seen_subcommand_from set unset path show help" -l config -d 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]' -r -F
+complete -c dq -n "__fish_dq_using_subcommand config; and not __fish_seen_subcommand_from set unset path show help" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
+complete -c dq -n "__fish_dq_using_subcommand config; and not __fish_seen_subcommand_from set unset path show help" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
+complete -c dq -n "__fish_dq_using_subcommand config; and not __fish_seen_subcommand_from set unset path show help" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
+complete -c dq -n "__fish_dq_using_subcommand config; and not __fish_seen_subcommand_from set unset path show help" -l json -d 'Print one JSON document instead of text'
+complete -c dq -n "__fish_dq_using_subcommand config; and not __fish_seen_subcommand_from set unset path show help" -s h -l help -d 'Print help'
+complete -c dq -n "__fish_dq_using_subcommand config; and not __fish_seen_subcommand_from set unset path show help" -s V -l version -d 'Print version'
+complete -c dq -n "__fish_dq_using_subcommand config; and not __fish_seen_subcommand_from set unset path show help" -f -a "set" -d 'Set KEY to VALUE in the config file (a list takes a comma-separated VALUE)'
+complete -c dq -n "__fish_dq_using_subcommand config; and not __fish_seen_subcommand_from set unset path show help" -f -a "unset" -d 'Remove KEY from the config file'
+complete -c dq -n "__fish_dq_using_subcommand config; and not __fish_seen_subcommand_from set unset path show help" -f -a "path" -d 'Print where the config file is'
+complete -c dq -n "__fish_dq_using_subcommand config; and not __fish_seen_subcommand_from set unset path show help" -f -a "show" -d 'Print every setting: its value and where it comes from (flag, env, file or default); takes every setting\'s flag, to show what a command given it would use'
+complete -c dq -n "__fish_dq_using_subcommand config; and not __fish_seen_subcommand_from set unset path show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from set" -l config -d 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]' -r -F
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from set" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from set" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from set" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from set" -l json -d 'Print one JSON document instead of text'
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help'
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from set" -s V -l version -d 'Print version'
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from unset" -l config -d 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]' -r -F
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from unset" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from unset" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from unset" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from unset" -l json -d 'Print one JSON document instead of text'
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from unset" -s h -l help -d 'Print help'
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from unset" -s V -l version -d 'Print version'
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from path" -l config -d 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]' -r -F
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from path" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from path" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from path" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from path" -l json -d 'Print one JSON document instead of text'
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from path" -s h -l help -d 'Print help'
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from path" -s V -l version -d 'Print version'
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l user-id -d 'Discord user to notify (may be empty for webhook delivery)' -r
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l codespace -d 'Codespace name added to the payload' -r
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l bind -d 'Address to listen on (port 0 picks a free port)' -r
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l token -d 'Bearer token clients must send [default: generated, stored next to the database]' -r
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l retention -d 'Delete processed events older than this (e.g. 12h, 7d)' -r
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l workers -d 'Threads answering requests (long polls wait without holding one)' -r
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l request-timeout -d 'Drop a client that sends nothing for this long, mid-request or between requests' -r
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l retry-backoff -d 'Backoff after a first failed attempt; each later one waits ten times longer' -r
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l source -d 'A dq server or original Flask API to take events from (repeatable); none means the local database (--db)' -r
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l header -d 'Extra header on source requests, e.g. "X-Github-Token: ..." for a private Codespace port (repeatable)' -r
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l webhook -d 'Discord channel webhook URL, as copied from Discord' -r
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l bot-token -d 'Bot token: send each event as a direct message to its user_id' -r
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l discord-api -d 'Base URL of Discord\'s API (for bot requests, and webhooks when changed)' -r
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l wait -d 'Long-poll a source for this many seconds' -r
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l poll -d 'Poll a source that answers at once (does not long-poll) this often, in seconds' -r
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l lease -d 'How long claimed events stay reserved for this consumer, in seconds' -r
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l lang -d 'Language of the messages' -r -f -a "es\t'Spanish, as the original messages'
+en\t'English'"
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l listen -d 'Answer /health and /metrics on this address [default on Render: 0.0.0.0:$PORT]' -r
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l config -d 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]' -r -F
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l no-auth -d 'Accept requests without a token (for the original bot); anyone who reaches the port can then read and change the queue'
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l mention -d 'Ping the event\'s user in the message content (webhook delivery)'
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l json -d 'Print one JSON document instead of text'
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "set" -d 'Set KEY to VALUE in the config file (a list takes a comma-separated VALUE)'
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "unset" -d 'Remove KEY from the config file'
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "path" -d 'Print where the config file is'
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print every setting: its value and where it comes from (flag, env, file or default); takes every setting\'s flag, to show what a command given it would use'
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions config help" -f -a "publish" -d 'Store an event in the local queue (prints its id)'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions config help" -f -a "stats" -d 'Count events by state and show the configuration dq sees'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions config help" -f -a "failed" -d 'List dead-lettered events'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions config help" -f -a "retry" -d 'Put dead-lettered events back in the queue'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions config help" -f -a "cleanup" -d 'Delete old processed events'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions config help" -f -a "serve" -d 'Serve the queue over HTTP (for `dq consume` and the original bot)'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions config help" -f -a "consume" -d 'Deliver events to Discord (from dq servers, or the local database)'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions config help" -f -a "render" -d 'Print the message `dq consume` would send for an event; stores nothing'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions config help" -f -a "completions" -d 'Print a shell completion script'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions config help" -f -a "config" -d 'Show or change the settings of the config file'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions config help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dq -n "__fish_dq_using_subcommand help; and __fish_seen_subcommand_from publish" -f -a "backup-error" -d 'A backup failed'
 complete -c dq -n "__fish_dq_using_subcommand help; and __fish_seen_subcommand_from publish" -f -a "backup-success" -d 'A backup finished'
 complete -c dq -n "__fish_dq_using_subcommand help; and __fish_seen_subcommand_from publish" -f -a "minecraft-status" -d 'The Minecraft server changed state'
@@ -348,3 +434,7 @@ complete -c dq -n "__fish_dq_using_subcommand help; and __fish_seen_subcommand_f
 complete -c dq -n "__fish_dq_using_subcommand help; and __fish_seen_subcommand_from publish" -f -a "message" -d 'A plain notification: the text is the message (type "message")'
 complete -c dq -n "__fish_dq_using_subcommand help; and __fish_seen_subcommand_from publish" -f -a "batch" -d 'Newline-delimited JSON events from stdin: {event_type, payload, user_id?, dedup_key?, title?, body?, level?, color?, url?}'
 complete -c dq -n "__fish_dq_using_subcommand help; and __fish_seen_subcommand_from publish" -f -a "test" -d 'A test notification'
+complete -c dq -n "__fish_dq_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "set" -d 'Set KEY to VALUE in the config file (a list takes a comma-separated VALUE)'
+complete -c dq -n "__fish_dq_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "unset" -d 'Remove KEY from the config file'
+complete -c dq -n "__fish_dq_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "path" -d 'Print where the config file is'
+complete -c dq -n "__fish_dq_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print every setting: its value and where it comes from (flag, env, file or default); takes every setting\'s flag, to show what a command given it would use'
