@@ -1,0 +1,420 @@
+//! The delivery worker: one per source, on a thread of its own. It claims due events from its
+//! `Source` (a dq server or Flask API through `client`, or the local database through the
+//! store), hands each message to the shared Discord `Sink` and records every outcome on the
+//! source the events came from, keeping marks it could not record for later.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use chrono::Utc;
+
+use super::metrics::Counters;
+use super::Options;
+use crate::api::{EventsQuery, FailedBody};
+use crate::client::HttpSource;
+use crate::discord::{self, Outcome, RetryPlan, Sink};
+use crate::event::Event;
+use crate::render;
+use crate::store::{Claim, Failure, Store};
+
+/// Events claimed at a time: one message's worth, so leases stay short and a failure costs
+/// few attempts.
+const CLAIM_LIMIT: i64 = 10;
+/// With `--dry-run`, sources are only read (lease 0), so read as many as the API allows.
+const DRY_RUN_LIMIT: i64 = EventsQuery::LIMIT_MAX;
+/// How often the local database is checked for due events while long-polling it.
+const LOCAL_POLL: Duration = Duration::from_millis(50);
+
+/// Where events come from and where their outcome is recorded.
+pub(super) trait Source: Send {
+    /// For logs and metrics: never a secret.
+    fn name(&self) -> String;
+    /// Identifies the source in message nonces (may be secret; never logged).
+    fn key(&self) -> String;
+    /// Due events, waiting up to `wait` for one. `lease` zero only reads.
+    fn claim(&mut self, limit: i64, lease: Duration, wait: Duration) -> Result<Vec<Event>>;
+    fn processed(&mut self, id: i64) -> Result<()>;
+    fn failed(&mut self, id: i64, failure: &FailedBody) -> Result<()>;
+}
+
+pub(super) struct Http(pub(super) HttpSource);
+
+impl Source for Http {
+    fn name(&self) -> String {
+        self.0.name().to_string()
+    }
+
+    fn key(&self) -> String {
+        self.0.url().to_string()
+    }
+
+    fn claim(&mut self, limit: i64, lease: Duration, wait: Duration) -> Result<Vec<Event>> {
+        self.0.claim(&EventsQuery {
+            limit,
+            max_attempts: None,
+            lease: lease.as_secs(),
+            wait: wait.as_secs(),
+        })
+    }
+
+    fn processed(&mut self, id: i64) -> Result<()> {
+        self.0.mark_processed(id)
+    }
+
+    fn failed(&mut self, id: i64, failure: &FailedBody) -> Result<()> {
+        self.0.mark_failed(id, failure)
+    }
+}
+
+/// The local database, with the same rules the server applies.
+pub(super) struct Local {
+    pub(super) store: Store,
+    pub(super) name: String,
+    pub(super) stop: Arc<AtomicBool>,
+}
+
+impl Source for Local {
+    fn name(&self) -> String {
+        "local".into()
+    }
+
+    fn key(&self) -> String {
+        self.name.clone()
+    }
+
+    fn claim(&mut self, limit: i64, lease: Duration, wait: Duration) -> Result<Vec<Event>> {
+        let deadline = Instant::now() + wait;
+        loop {
+            let now = Utc::now();
+            // `next_due` only reads, so waiting costs no write lock.
+            let due = self.store.next_due()?.is_some_and(|due| due <= now);
+            if due {
+                let events = self.store.claim(Claim { limit, lease }, now)?;
+                if !events.is_empty() || lease.is_zero() {
+                    return Ok(events);
+                }
+            }
+            if Instant::now() >= deadline || self.stop.load(Ordering::SeqCst) {
+                return Ok(Vec::new());
+            }
+            thread::sleep(LOCAL_POLL);
+        }
+    }
+
+    fn processed(&mut self, id: i64) -> Result<()> {
+        self.store.mark_processed(id, Utc::now()).map(|_| ())
+    }
+
+    fn failed(&mut self, id: i64, failure: &FailedBody) -> Result<()> {
+        let failure = Failure {
+            message: failure.error_message.clone(),
+            retryable: failure.retryable.unwrap_or(true),
+            retry_after: failure
+                .retry_after
+                .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
+                .map(Duration::from_secs_f64),
+        };
+        self.store.mark_failed(id, &failure, Utc::now()).map(|_| ())
+    }
+}
+
+/// A mark that could not be recorded yet (the source went away after the send).
+pub(super) enum Mark {
+    Processed(i64),
+    Failed(i64, FailedBody),
+}
+
+pub(super) struct Worker {
+    pub(super) source: Box<dyn Source>,
+    pub(super) sink: Option<Arc<Mutex<Sink>>>,
+    pub(super) options: Options,
+    pub(super) stop: Arc<AtomicBool>,
+    pub(super) in_flight: Arc<AtomicUsize>,
+    pub(super) counters: Arc<Counters>,
+    /// Marks to record before anything else: the events are delivered (or failed) already.
+    pub(super) unmarked: Vec<Mark>,
+    /// With --dry-run, events already printed.
+    pub(super) seen: HashSet<i64>,
+}
+
+impl Worker {
+    pub(super) fn run(mut self) {
+        let name = self.source.name();
+        let mut backoff = Duration::ZERO;
+        loop {
+            if self.stopping() {
+                break;
+            }
+            if let Some(until) = self.sink_paused() {
+                if self.options.once {
+                    eprintln!("dq: {name}: discord keeps failing; stopping this --once run");
+                    self.counters.source_errors.fetch_add(1, Ordering::Relaxed);
+                    break;
+                }
+                self.sleep(until.saturating_duration_since(Instant::now()));
+                continue;
+            }
+            if !self.flush_marks() {
+                backoff = grow(backoff);
+                if self.options.once && backoff > Duration::from_secs(8) {
+                    break;
+                }
+                self.sleep(backoff);
+                continue;
+            }
+            let (limit, lease) = if self.options.dry_run {
+                (DRY_RUN_LIMIT, Duration::ZERO)
+            } else {
+                (CLAIM_LIMIT, self.options.lease)
+            };
+            let wait = if self.options.once {
+                Duration::ZERO
+            } else {
+                self.options.wait
+            };
+            let asked = Instant::now();
+            let events = match self.source.claim(limit, lease, wait) {
+                Ok(events) => {
+                    if !backoff.is_zero() {
+                        eprintln!("dq: {name}: source is answering again");
+                    }
+                    backoff = Duration::ZERO;
+                    events
+                }
+                Err(error) => {
+                    self.counters.source_errors.fetch_add(1, Ordering::Relaxed);
+                    backoff = grow(backoff);
+                    if self.options.once {
+                        eprintln!("dq: {}", one_line(&error));
+                        break;
+                    }
+                    eprintln!(
+                        "dq: {}; retrying in {}s",
+                        one_line(&error),
+                        backoff.as_secs()
+                    );
+                    self.sleep(backoff);
+                    continue;
+                }
+            };
+            let events: Vec<Event> = if self.options.dry_run {
+                events
+                    .into_iter()
+                    .filter(|event| self.seen.insert(event.id))
+                    .collect()
+            } else {
+                events
+            };
+            if events.is_empty() {
+                if self.options.once {
+                    break;
+                }
+                // A source that answers at once with nothing does not long-poll (the original
+                // API): fall back to polling it.
+                if wait.is_zero() || asked.elapsed() < wait / 2 {
+                    self.sleep(self.options.poll);
+                }
+                continue;
+            }
+            if self.options.dry_run {
+                self.print(events);
+                if self.options.once {
+                    break;
+                }
+                continue;
+            }
+            self.deliver(events, asked);
+        }
+        // Give marks a last chance before leaving: each one saves a repeated delivery.
+        for _ in 0..3 {
+            if self.flush_marks() {
+                break;
+            }
+            thread::sleep(Duration::from_millis(500));
+        }
+        self.counters
+            .unmarked
+            .fetch_add(self.unmarked.len() as u64, Ordering::Relaxed);
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    fn sink_paused(&self) -> Option<Instant> {
+        let sink = self.sink.as_ref()?;
+        let sink = sink.lock().ok()?;
+        sink.paused_until()
+    }
+
+    fn sleep(&self, duration: Duration) {
+        let end = Instant::now() + duration;
+        while !self.stopping() {
+            let now = Instant::now();
+            if now >= end {
+                return;
+            }
+            thread::sleep((end - now).min(Duration::from_millis(50)));
+        }
+    }
+
+    fn print(&self, events: Vec<Event>) {
+        let mut out = String::new();
+        for group in render::plan(events, self.options.by_user, &self.options.render) {
+            let body = render::render(&group, &self.options.render);
+            out.push_str(&body.to_string());
+            out.push('\n');
+        }
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout
+            .write_all(out.as_bytes())
+            .and_then(|()| stdout.flush());
+    }
+
+    fn deliver(&mut self, events: Vec<Event>, claimed_at: Instant) {
+        let Some(sink) = self.sink.clone() else {
+            return;
+        };
+        let name = self.source.name();
+        let key = self.source.key();
+        // Retries in place stop in time for the marks to land within the lease, and nothing
+        // is sent once the lease is nearly over (another consumer may take the events then).
+        let deadline = claimed_at + self.options.lease / 2;
+        let lease_end = claimed_at + self.options.lease.mul_f64(0.9);
+        for group in render::plan(events, self.options.by_user, &self.options.render) {
+            // Count in flight *before* looking at `stop`: see `run`.
+            self.in_flight.fetch_add(1, Ordering::SeqCst);
+            if self.stopping() {
+                self.in_flight.fetch_sub(1, Ordering::SeqCst);
+                return;
+            }
+            let ids: Vec<i64> = group.iter().map(|event| event.id).collect();
+            let body = render::render(&group, &self.options.render);
+            let nonce = render::nonce(&key, &ids);
+            let user_id = group
+                .first()
+                .map(|event| event.user_id.clone())
+                .unwrap_or_default();
+            let started = Instant::now();
+            let delivery = match sink.lock() {
+                Ok(mut sink) => {
+                    let plan = RetryPlan::standard(deadline, lease_end);
+                    sink.deliver(&body, &user_id, &nonce, &plan)
+                }
+                Err(_) => {
+                    self.in_flight.fetch_sub(1, Ordering::SeqCst);
+                    return;
+                }
+            };
+            let took = started.elapsed();
+            let counters = &self.counters;
+            counters
+                .retried
+                .fetch_add(u64::from(delivery.retries), Ordering::Relaxed);
+            counters
+                .rate_limited
+                .fetch_add(u64::from(delivery.rate_limited), Ordering::Relaxed);
+            let id_list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+            if delivery.interrupted {
+                eprintln!(
+                    "dq: events {id_list} from {name} were not sent (stopping, or their lease \
+                     would end first); they come back when their lease ends"
+                );
+                self.in_flight.fetch_sub(1, Ordering::SeqCst);
+                return;
+            }
+            let marks: Vec<Mark> = match &delivery.outcome {
+                Outcome::Delivered { .. } => {
+                    counters
+                        .delivered
+                        .fetch_add(ids.len() as u64, Ordering::Relaxed);
+                    eprintln!(
+                        "dq: delivered events {id_list} from {name} in {} ms{}",
+                        took.as_millis(),
+                        retry_note(&delivery)
+                    );
+                    ids.iter().map(|id| Mark::Processed(*id)).collect()
+                }
+                outcome => {
+                    let permanent = matches!(outcome, Outcome::Permanent { .. });
+                    counters
+                        .failed
+                        .fetch_add(ids.len() as u64, Ordering::Relaxed);
+                    let reason = outcome.describe();
+                    eprintln!(
+                        "dq: failed events {id_list} from {name} ({}) in {} ms{}: {reason}",
+                        if permanent { "permanent" } else { "will retry" },
+                        took.as_millis(),
+                        retry_note(&delivery)
+                    );
+                    ids.iter()
+                        .map(|id| {
+                            Mark::Failed(
+                                *id,
+                                FailedBody {
+                                    error_message: reason.clone(),
+                                    retryable: Some(!permanent),
+                                    retry_after: None,
+                                },
+                            )
+                        })
+                        .collect()
+                }
+            };
+            self.unmarked.extend(marks);
+            self.flush_marks();
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Records pending marks in order; false when the source refused one (kept for later).
+    fn flush_marks(&mut self) -> bool {
+        while let Some(mark) = self.unmarked.first() {
+            let result = match mark {
+                Mark::Processed(id) => self.source.processed(*id),
+                Mark::Failed(id, body) => self.source.failed(*id, body),
+            };
+            if let Err(error) = result {
+                let name = self.source.name();
+                eprintln!(
+                    "dq: {name}: could not record the outcome of {} event(s) yet: {}",
+                    self.unmarked.len(),
+                    one_line(&error)
+                );
+                return false;
+            }
+            self.unmarked.remove(0);
+        }
+        true
+    }
+}
+
+fn retry_note(delivery: &discord::Delivery) -> String {
+    let mut note = String::new();
+    if delivery.retries > 0 {
+        note.push_str(&format!(" after {} retries", delivery.retries));
+    }
+    if delivery.rate_limited > 0 {
+        note.push_str(&format!(" ({} rate limited)", delivery.rate_limited));
+    }
+    note
+}
+
+/// 1, 2, 4, ... 60 seconds.
+fn grow(backoff: Duration) -> Duration {
+    (backoff * 2).clamp(Duration::from_secs(1), Duration::from_secs(60))
+}
+
+fn one_line(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    for cause in error.chain().skip(1) {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+    }
+    text.replace('\n', " ")
+}
