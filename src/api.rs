@@ -226,3 +226,87 @@ pub type Object = Map<String, Value>;
 pub fn event_action_path(id: i64, action: &str) -> String {
     format!("{EVENTS}/{id}/{action}")
 }
+
+// ---------------------------------------------------------------------------------------------
+// Announced sources: the routes a consumer (`dq consume --announce-key`) answers, and the
+// bodies a `dq serve --announce` sends to them.
+
+/// `POST /sources` registers or refreshes a source; `GET /sources` lists them. Both need
+/// `Authorization: Bearer <announce key>`.
+pub const SOURCES: &str = "/sources";
+
+/// Announcement bodies larger than this are refused with 413: a URL, a token and a name fit
+/// in far less.
+pub const MAX_ANNOUNCEMENT_BYTES: usize = 8 * 1024;
+
+/// `POST /sources`: a source saying where it is and how to authenticate to it.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Announcement {
+    /// The source's base URL, as the consumer should reach it (`https://host[:port][/path]`).
+    pub url: String,
+    /// The bearer token the consumer must send to it; absent or null for a `--no-auth` serve.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// A name for people (the Codespace's name, or the host's).
+    #[serde(default)]
+    pub name: String,
+}
+
+/// Written by hand so that a token never reaches a log through `{:?}`.
+impl std::fmt::Debug for Announcement {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Announcement")
+            .field("url", &self.url)
+            .field("token", &self.token.as_ref().map(|_| "…"))
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+/// The answer to `POST /sources` (200).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Announced {
+    pub success: bool,
+    /// `registered` (new: its worker starts now) or `refreshed` (known; token and name updated).
+    pub status: String,
+    /// The URL as the consumer keeps it.
+    pub url: String,
+    pub name: String,
+}
+
+/// `GET /sources`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SourcesResponse {
+    pub success: bool,
+    pub count: usize,
+    pub sources: Vec<SourceStatus>,
+    pub timestamp: String,
+}
+
+/// One source in `GET /sources`: where it is and how delivery from it is going; never its
+/// token. Times are RFC 3339 UTC.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceStatus {
+    /// Announced sources show their URL whole (it carries no credentials); sources given
+    /// with `--source` show it masked like every secret.
+    pub url: String,
+    pub name: String,
+    /// `announced` or `static` (`--source`).
+    pub origin: String,
+    /// `starting` (not answered yet), `delivering`, or `backing_off` (it keeps failing).
+    pub state: String,
+    pub announced_at: Option<String>,
+    pub announcements: u64,
+    /// When the source last answered a claim.
+    pub last_answer_at: Option<String>,
+    /// When Discord last accepted a message from it.
+    pub last_delivery_at: Option<String>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<String>,
+    /// While failing, when the next try is due.
+    pub backing_off_until: Option<String>,
+    pub delivered: u64,
+    pub failed: u64,
+    pub source_errors: u64,
+}

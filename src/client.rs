@@ -19,9 +19,11 @@ const NOTHING_ANSWERS: &str =
     "nothing answers there (is `dq serve` running? is the Codespace stopped?)";
 /// Answers larger than this are not an events list dq asked for.
 const MAX_ANSWER_BYTES: u64 = 16 * 1024 * 1024;
+/// Source URLs longer than this are refused (browsers and proxies stop near 2,000 too).
+pub const MAX_URL_BYTES: usize = 2048;
 
 /// Where a source is and how to authenticate to it.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct SourceConfig {
     /// `https://host:port` (a trailing `/` and a trailing `/discord` are accepted).
     pub url: String,
@@ -29,6 +31,19 @@ pub struct SourceConfig {
     pub token: Option<String>,
     /// Extra headers on every request (`X-Github-Token` for a private Codespace port).
     pub headers: Vec<(String, String)>,
+}
+
+/// Written by hand so that the token and header values never reach a log through `{:?}`.
+impl std::fmt::Debug for SourceConfig {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<&str> = self.headers.iter().map(|(name, _)| name.as_str()).collect();
+        formatter
+            .debug_struct("SourceConfig")
+            .field("url", &mask_url(&self.url))
+            .field("token", &self.token.as_ref().map(|_| "…"))
+            .field("headers", &headers)
+            .finish()
+    }
 }
 
 /// One dq server or Flask API.
@@ -39,28 +54,41 @@ pub struct HttpSource {
     config: SourceConfig,
 }
 
+/// An agent for many sources at once: one connection pool and one TLS configuration (its
+/// root certificates are the largest part of an agent) shared by every source, with room
+/// for `sources` idle connections, one per source between its requests.
+pub fn agent(sources: usize) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        // A redirect is a login page in front of a private port: report it, do not follow.
+        .max_redirects(0)
+        .timeout_connect(Some(Duration::from_secs(10)))
+        .max_idle_connections(sources.max(1))
+        .max_idle_connections_per_host(2)
+        .user_agent(format!("dq/{}", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into()
+}
+
 impl HttpSource {
     pub fn new(config: SourceConfig) -> HttpSource {
-        let base = config
-            .url
-            .trim()
-            .trim_end_matches('/')
-            .trim_end_matches("/discord")
-            .to_string();
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            // A redirect is a login page in front of a private port: report it, do not follow.
-            .max_redirects(0)
-            .timeout_connect(Some(Duration::from_secs(10)))
-            .user_agent(format!("dq/{}", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
+        HttpSource::with_agent(config, agent(1))
+    }
+
+    /// A source whose requests go through `agent` (shared with other sources).
+    pub fn with_agent(config: SourceConfig, agent: ureq::Agent) -> HttpSource {
+        let base = base_url(&config.url);
         HttpSource {
             agent,
             masked: mask_url(&base),
             base,
             config,
         }
+    }
+
+    /// Sends `token` from the next request on (an announcement brought a new one).
+    pub fn set_token(&mut self, token: Option<String>) {
+        self.config.token = token;
     }
 
     /// The source's URL with everything secret hidden, for logs and metrics.
@@ -217,6 +245,121 @@ impl HttpSource {
     }
 }
 
+/// A source URL without the trailing `/` or `/discord` users may paste.
+fn base_url(url: &str) -> String {
+    url.trim()
+        .trim_end_matches('/')
+        .trim_end_matches("/discord")
+        .to_string()
+}
+
+/// Checks a source URL someone announced and gives it the one form the consumer keys it by:
+/// `https` (or `http` when `allow_http`), a host, an optional port and path; no user info
+/// (the consumer sends only the announced token), no query or fragment (the API's paths are
+/// appended to it), at most `MAX_URL_BYTES`. Errors never repeat the URL: it may hold a secret.
+pub fn normalize_source_url(url: &str, allow_http: bool) -> Result<String, String> {
+    let url = url.trim();
+    if url.is_empty() {
+        return Err("the source URL is empty".into());
+    }
+    if url.len() > MAX_URL_BYTES {
+        return Err(format!(
+            "the source URL is longer than {MAX_URL_BYTES} bytes"
+        ));
+    }
+    if url.contains('#') {
+        return Err("a source URL cannot have a fragment (#...)".into());
+    }
+    let uri: ureq::http::Uri = url
+        .parse()
+        .map_err(|_| "the source URL is not a valid URL".to_string())?;
+    let scheme = uri.scheme_str().unwrap_or("").to_ascii_lowercase();
+    match scheme.as_str() {
+        "https" => {}
+        "http" if allow_http => {}
+        "http" => {
+            return Err(
+                "plain http:// source URLs need --allow-http-sources on the \
+                        consumer (use https://)"
+                    .into(),
+            )
+        }
+        "" => return Err("the source URL needs https://".into()),
+        _ => return Err("a source URL must start with https:// (or http://)".into()),
+    }
+    let authority = uri
+        .authority()
+        .map(|authority| authority.as_str())
+        .unwrap_or("");
+    if authority.contains('@') {
+        return Err(
+            "a source URL cannot carry a user name or password; announce a token instead".into(),
+        );
+    }
+    if uri
+        .host()
+        .is_none_or(|host| host.is_empty() || host == "[]")
+    {
+        return Err("the source URL has no host".into());
+    }
+    // The port, if any, follows the last ':' after an IPv6 literal's ']'.
+    let after_host = authority
+        .rsplit_once(']')
+        .map_or(authority, |(_, rest)| rest);
+    if after_host.contains(':') && uri.port_u16().is_none_or(|port| port == 0) {
+        return Err("the source URL's port is not a number from 1 to 65535".into());
+    }
+    if uri.query().is_some() {
+        return Err("a source URL cannot have a query string (?...)".into());
+    }
+    let default_port = if scheme == "https" { 443 } else { 80 };
+    let authority = authority.to_ascii_lowercase();
+    let authority = match uri.port_u16() {
+        Some(port) if port == default_port => authority
+            .strip_suffix(&format!(":{port}"))
+            .unwrap_or(&authority)
+            .to_string(),
+        _ => authority,
+    };
+    Ok(base_url(&format!("{scheme}://{authority}{}", uri.path())))
+}
+
+/// A source given on the command line (`--source`, `DQ_SOURCES`, the config file's `sources`):
+/// `URL[;token=TOKEN][;header=Name: value]...`. What is not given falls back to `--token` and
+/// `--header`. Errors name the source by its masked URL and never repeat a token.
+pub fn parse_source(text: &str) -> Result<SourceConfig, String> {
+    let mut parts = text.split(';');
+    let url = parts.next().unwrap_or("").trim().to_string();
+    if url.is_empty() {
+        return Err("a source is empty (expected URL[;token=TOKEN][;header=Name: value])".into());
+    }
+    let masked = mask_url(&url);
+    let mut config = SourceConfig {
+        url,
+        token: None,
+        headers: Vec::new(),
+    };
+    for part in parts.map(str::trim).filter(|part| !part.is_empty()) {
+        match part.split_once('=') {
+            Some(("token", token)) if !token.trim().is_empty() => {
+                config.token = Some(token.trim().to_string());
+            }
+            Some(("header", header)) => {
+                let header = parse_header(header)
+                    .map_err(|_| format!("source {masked}: a header= is not \"Name: value\""))?;
+                config.headers.push(header);
+            }
+            _ => {
+                return Err(format!(
+                    "source {masked}: after the URL, only ;token=TOKEN and ;header=Name: value \
+                     are allowed (and a token cannot be empty)"
+                ))
+            }
+        }
+    }
+    Ok(config)
+}
+
 /// Parses `Name: value` as given to `--header`.
 pub fn parse_header(text: &str) -> Result<(String, String), String> {
     let Some((name, value)) = text.split_once(':') else {
@@ -249,6 +392,61 @@ mod tests {
         );
         assert!(parse_header("novalue").is_err());
         assert!(parse_header("bad name: x").is_err());
+    }
+
+    #[test]
+    fn announced_urls_are_checked_and_kept_in_one_form() {
+        let ok = |url: &str| normalize_source_url(url, false).unwrap();
+        assert_eq!(ok("https://Host.Example:443/"), "https://host.example");
+        assert_eq!(ok(" https://h:8443/discord/ "), "https://h:8443");
+        assert_eq!(ok("https://h/prefix"), "https://h/prefix");
+        assert_eq!(ok("https://[::1]:8080"), "https://[::1]:8080");
+        assert_eq!(
+            normalize_source_url("http://127.0.0.1:80/", true).unwrap(),
+            "http://127.0.0.1"
+        );
+        let long = format!("https://h/{}", "a".repeat(MAX_URL_BYTES));
+        for bad in [
+            "",
+            "http://127.0.0.1:8080",
+            "ftp://h/",
+            "h/x",
+            "//h/x",
+            "https:///x",
+            "https://user:s3cret@h/",
+            "https://h/?token=s3cret",
+            "https://h/#s3cret",
+            "https://h:99999/",
+            "https://h:0/",
+            "https://h/a b",
+            long.as_str(),
+        ] {
+            let error = normalize_source_url(bad, false).unwrap_err();
+            assert!(!error.contains("s3cret"), "{error}");
+        }
+    }
+
+    #[test]
+    fn static_sources_may_carry_their_own_token_and_headers() {
+        let source = parse_source("https://h:8080;token=abc;header=X-Github-Token: g:h").unwrap();
+        assert_eq!(source.url, "https://h:8080");
+        assert_eq!(source.token.as_deref(), Some("abc"));
+        assert_eq!(
+            source.headers,
+            vec![("X-Github-Token".to_string(), "g:h".to_string())]
+        );
+        let plain = parse_source("https://h").unwrap();
+        assert_eq!((plain.token, plain.headers.len()), (None, 0));
+        for bad in [
+            "https://h;s3cret",
+            "https://h;token=",
+            "https://h;tok=s3cret",
+            "https://h;header=s3cret",
+            ";token=s3cret",
+        ] {
+            let error = parse_source(bad).unwrap_err();
+            assert!(!error.contains("s3cret"), "{error}");
+        }
     }
 
     #[test]

@@ -12,6 +12,24 @@ pub fn constant_time_eq(left: &[u8], right: &[u8]) -> bool {
     difference == 0
 }
 
+/// Checks an `Authorization` header's value against `token`: `Bearer <token>`, the scheme in
+/// any case. The token is compared with [`constant_time_eq`] only, so the answer's timing tells
+/// nothing about how much of a guess was right. The error says what was wrong, never the token.
+pub fn check_bearer(value: &str, token: &str) -> Result<(), &'static str> {
+    let (scheme, presented) = value
+        .trim()
+        .split_once(' ')
+        .ok_or("malformed Authorization header; use Bearer <token>")?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err("malformed Authorization header; use Bearer <token>");
+    }
+    if constant_time_eq(presented.trim().as_bytes(), token.as_bytes()) {
+        Ok(())
+    } else {
+        Err("wrong token")
+    }
+}
+
 /// A URL with everything after its host replaced, so the webhook token it may carry is hidden:
 /// `https://discord.com/api/webhooks/1/abc` → `https://discord.com/…`.
 pub fn mask_url(url: &str) -> String {
@@ -105,6 +123,16 @@ mod tests {
         }
         // Zero bytes do not let a shorter input pass for a longer one padded with zeros.
         assert!(!constant_time_eq(b"ab", b"ab\0"));
+    }
+
+    #[test]
+    fn bearer_check_accepts_only_the_exact_token_in_any_scheme_case() {
+        assert_eq!(check_bearer("Bearer k3y", "k3y"), Ok(()));
+        assert_eq!(check_bearer(" bearer   k3y ", "k3y"), Ok(()));
+        for bad in ["Bearer k3", "Bearer k3y2", "Basic k3y", "k3y", "Bearer", ""] {
+            let error = check_bearer(bad, "k3y").unwrap_err();
+            assert!(!error.contains("k3y"), "{error}");
+        }
     }
 
     #[test]
