@@ -609,7 +609,7 @@ _dq() {
             return 0
             ;;
         dq__subcmd__config__subcmd__show)
-            opts="-h -V --user-id --codespace --bind --token --no-auth --retention --workers --request-timeout --retry-backoff --source --header --webhook --bot-token --discord-api --mention --wait --poll --lease --lang --listen --config --db --json --max-attempts --busy-timeout-ms --help --version"
+            opts="-h -V --user-id --codespace --bind --token --no-auth --retention --workers --request-timeout --retry-backoff --source --announce-key --allow-http-sources --forget-after --max-sources --header --webhook --bot-token --discord-api --mention --wait --poll --lease --lang --listen --config --db --json --max-attempts --busy-timeout-ms --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -648,6 +648,18 @@ _dq() {
                     return 0
                     ;;
                 --source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --announce-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --forget-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-sources)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -785,7 +797,7 @@ _dq() {
             return 0
             ;;
         dq__subcmd__consume)
-            opts="-h -V --source --token --header --webhook --bot-token --discord-api --mention --dry-run --once --wait --poll --lease --retry-backoff --lang --listen --config --db --json --max-attempts --busy-timeout-ms --help --version"
+            opts="-h -V --source --token --announce-key --allow-http-sources --forget-after --max-sources --header --webhook --bot-token --discord-api --mention --dry-run --once --wait --poll --lease --retry-backoff --lang --listen --config --db --json --max-attempts --busy-timeout-ms --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -796,6 +808,18 @@ _dq() {
                     return 0
                     ;;
                 --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --announce-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --forget-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-sources)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -297,9 +297,12 @@ complete -c dq -n "__fish_dq_using_subcommand serve" -l no-auth -d 'Accept reque
 complete -c dq -n "__fish_dq_using_subcommand serve" -l json -d 'Print one JSON document instead of text'
 complete -c dq -n "__fish_dq_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c dq -n "__fish_dq_using_subcommand serve" -s V -l version -d 'Print version'
-complete -c dq -n "__fish_dq_using_subcommand consume" -l source -d 'A dq server or original Flask API to take events from (repeatable); none means the local database (--db)' -r
-complete -c dq -n "__fish_dq_using_subcommand consume" -l token -d 'Bearer token for the sources (the one `dq serve` printed)' -r
-complete -c dq -n "__fish_dq_using_subcommand consume" -l header -d 'Extra header on source requests, e.g. "X-Github-Token: ..." for a private Codespace port (repeatable)' -r
+complete -c dq -n "__fish_dq_using_subcommand consume" -l source -d 'A dq server or original Flask API to take events from (repeatable), optionally with its own token and headers: "URL;token=TOKEN;header=Name: value"; none (and no --announce-key) means the local database (--db)' -r
+complete -c dq -n "__fish_dq_using_subcommand consume" -l token -d 'Bearer token for the sources that do not give their own (the one `dq serve` printed)' -r
+complete -c dq -n "__fish_dq_using_subcommand consume" -l announce-key -d 'Accept sources that announce themselves (POST /sources on the --listen address) from whoever sends "Authorization: Bearer KEY"; each brings its own URL and token' -r
+complete -c dq -n "__fish_dq_using_subcommand consume" -l forget-after -d 'Forget an announced source that has neither announced itself nor answered for this long' -r
+complete -c dq -n "__fish_dq_using_subcommand consume" -l max-sources -d 'Refuse announcements of new sources once this many are known (503)' -r
+complete -c dq -n "__fish_dq_using_subcommand consume" -l header -d 'Extra header on requests to the --source sources, e.g. "X-Github-Token: ..." for a private Codespace port (repeatable; never sent to announced sources)' -r
 complete -c dq -n "__fish_dq_using_subcommand consume" -l webhook -d 'Discord channel webhook URL, as copied from Discord' -r
 complete -c dq -n "__fish_dq_using_subcommand consume" -l bot-token -d 'Bot token: send each event as a direct message to its user_id' -r
 complete -c dq -n "__fish_dq_using_subcommand consume" -l discord-api -d 'Base URL of Discord\'s API (for bot requests, and webhooks when changed)' -r
@@ -309,11 +312,12 @@ complete -c dq -n "__fish_dq_using_subcommand consume" -l lease -d 'How long cla
 complete -c dq -n "__fish_dq_using_subcommand consume" -l retry-backoff -d 'Local database only: backoff after a first failed attempt; each later one waits ten times longer (with --source, the server\'s --retry-backoff applies)' -r
 complete -c dq -n "__fish_dq_using_subcommand consume" -l lang -d 'Language of the messages' -r -f -a "es\t'Spanish, as the original messages'
 en\t'English'"
-complete -c dq -n "__fish_dq_using_subcommand consume" -l listen -d 'Answer /health and /metrics on this address [default on Render: 0.0.0.0:$PORT]' -r
+complete -c dq -n "__fish_dq_using_subcommand consume" -l listen -d 'Answer /health, /metrics (and /sources with --announce-key) on this address [default where PORT is set, as on Render, Railway, Fly, Heroku or Cloud Run: 0.0.0.0:$PORT]' -r
 complete -c dq -n "__fish_dq_using_subcommand consume" -l config -d 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand consume" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand consume" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
 complete -c dq -n "__fish_dq_using_subcommand consume" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
+complete -c dq -n "__fish_dq_using_subcommand consume" -l allow-http-sources -d 'Accept announced sources at plain http:// URLs, loopback included (https:// always)'
 complete -c dq -n "__fish_dq_using_subcommand consume" -l mention -d 'Ping the event\'s user in the message content (webhook delivery)'
 complete -c dq -n "__fish_dq_using_subcommand consume" -l dry-run -d 'Print each message as one JSON line instead of sending it; nothing is marked'
 complete -c dq -n "__fish_dq_using_subcommand consume" -l once -d 'Deliver what is due now, then exit (1 if anything failed)'
@@ -390,8 +394,11 @@ complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand
 complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l workers -d 'Threads answering requests (long polls wait without holding one)' -r
 complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l request-timeout -d 'Drop a client that sends nothing for this long, mid-request or between requests' -r
 complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l retry-backoff -d 'Backoff after a first failed attempt; each later one waits ten times longer' -r
-complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l source -d 'A dq server or original Flask API to take events from (repeatable); none means the local database (--db)' -r
-complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l header -d 'Extra header on source requests, e.g. "X-Github-Token: ..." for a private Codespace port (repeatable)' -r
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l source -d 'A dq server or original Flask API to take events from (repeatable), optionally with its own token and headers: "URL;token=TOKEN;header=Name: value"; none (and no --announce-key) means the local database (--db)' -r
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l announce-key -d 'Accept sources that announce themselves (POST /sources on the --listen address) from whoever sends "Authorization: Bearer KEY"; each brings its own URL and token' -r
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l forget-after -d 'Forget an announced source that has neither announced itself nor answered for this long' -r
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l max-sources -d 'Refuse announcements of new sources once this many are known (503)' -r
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l header -d 'Extra header on requests to the --source sources, e.g. "X-Github-Token: ..." for a private Codespace port (repeatable; never sent to announced sources)' -r
 complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l webhook -d 'Discord channel webhook URL, as copied from Discord' -r
 complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l bot-token -d 'Bot token: send each event as a direct message to its user_id' -r
 complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l discord-api -d 'Base URL of Discord\'s API (for bot requests, and webhooks when changed)' -r
@@ -400,12 +407,13 @@ complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand
 complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l lease -d 'How long claimed events stay reserved for this consumer, in seconds' -r
 complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l lang -d 'Language of the messages' -r -f -a "es\t'Spanish, as the original messages'
 en\t'English'"
-complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l listen -d 'Answer /health and /metrics on this address [default on Render: 0.0.0.0:$PORT]' -r
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l listen -d 'Answer /health, /metrics (and /sources with --announce-key) on this address [default where PORT is set, as on Render, Railway, Fly, Heroku or Cloud Run: 0.0.0.0:$PORT]' -r
 complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l config -d 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
 complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
 complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l no-auth -d 'Accept requests without a token (for the original bot); anyone who reaches the port can then read and change the queue'
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l allow-http-sources -d 'Accept announced sources at plain http:// URLs, loopback included (https:// always)'
 complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l mention -d 'Ping the event\'s user in the message content (webhook delivery)'
 complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l json -d 'Print one JSON document instead of text'
 complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -485,8 +485,11 @@ pub struct CompletionsArgs {
 /// `dq consume`: where events come from, where they go, and how.
 #[derive(Debug, Args)]
 pub struct ConsumeArgs {
-    /// A dq server or original Flask API to take events from (repeatable); none means the
-    /// local database (--db)
+    /// A dq server or original Flask API to take events from (repeatable), optionally with
+    /// its own token and headers: "URL;token=TOKEN;header=Name: value"; none (and no
+    /// --announce-key) means the local database (--db)
+    // Parsed by `client::parse_source` in `cmd::consume`, not here: clap's errors repeat the
+    // value, and the value may hold a token.
     #[arg(
         long = "source",
         env = "DQ_SOURCES",
@@ -496,12 +499,47 @@ pub struct ConsumeArgs {
     )]
     pub sources: Vec<String>,
 
-    /// Bearer token for the sources (the one `dq serve` printed)
+    /// Bearer token for the sources that do not give their own (the one `dq serve` printed)
     #[arg(long, env = "DQ_TOKEN", value_name = "TOKEN", hide_env_values = true)]
     pub token: Option<String>,
 
-    /// Extra header on source requests, e.g. "X-Github-Token: ..." for a private Codespace
-    /// port (repeatable)
+    /// Accept sources that announce themselves (POST /sources on the --listen address) from
+    /// whoever sends "Authorization: Bearer KEY"; each brings its own URL and token
+    #[arg(
+        long,
+        env = "DQ_ANNOUNCE_KEY",
+        value_name = "KEY",
+        hide_env_values = true,
+        conflicts_with = "once"
+    )]
+    pub announce_key: Option<String>,
+
+    /// Accept announced sources at plain http:// URLs, loopback included (https:// always)
+    #[arg(long, env = "DQ_ALLOW_HTTP_SOURCES")]
+    pub allow_http_sources: bool,
+
+    /// Forget an announced source that has neither announced itself nor answered for this long
+    #[arg(
+        long,
+        env = "DQ_FORGET_AFTER",
+        default_value = "15m",
+        value_name = "DURATION",
+        value_parser = parse_positive_duration
+    )]
+    pub forget_after: Duration,
+
+    /// Refuse announcements of new sources once this many are known (503)
+    #[arg(
+        long,
+        env = "DQ_MAX_SOURCES",
+        default_value_t = 1000,
+        value_name = "N",
+        value_parser = clap::value_parser!(u16).range(1..=1000)
+    )]
+    pub max_sources: u16,
+
+    /// Extra header on requests to the --source sources, e.g. "X-Github-Token: ..." for a
+    /// private Codespace port (repeatable; never sent to announced sources)
     #[arg(
         long = "header",
         env = "DQ_HEADER",
@@ -596,7 +634,8 @@ pub struct ConsumeArgs {
     #[arg(long, env = "DQ_LANG", value_enum, default_value_t = Lang::Es)]
     pub lang: Lang,
 
-    /// Answer /health and /metrics on this address [default on Render: 0.0.0.0:$PORT]
+    /// Answer /health, /metrics (and /sources with --announce-key) on this address [default
+    /// where PORT is set, as on Render, Railway, Fly, Heroku or Cloud Run: 0.0.0.0:$PORT]
     #[arg(long, env = "DQ_LISTEN", value_name = "ADDR")]
     pub listen: Option<String>,
 }

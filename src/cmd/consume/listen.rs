@@ -1,63 +1,442 @@
-//! The consumer's own HTTP listener (`--listen`, or `0.0.0.0:$PORT` on a hosting platform):
-//! `/health` and `/metrics`, on a thread of its own.
+//! The consumer's own HTTP listener (`--listen`, or `0.0.0.0:$PORT` wherever a hosting
+//! platform sets `PORT`), on a thread of its own:
+//! - `GET /health` (also `/` and `/discord/health`): open to anyone, counts only: a platform's
+//!   health check and a sleeping service's wake-up call;
+//! - `GET /metrics`: Prometheus text; with `--announce-key` it needs the key too, since it
+//!   names the sources;
+//! - `POST /sources` (an announcement: `api::Announcement`) and `GET /sources` (the registry,
+//!   never a token): only with `--announce-key`, and only with `Authorization: Bearer <key>`.
+//!
+//! It faces the internet, so it holds up to hostile input like `dq serve`: the same patched
+//! tiny_http bounds header lines and counts and drops a request that has not arrived whole
+//! within `REQUEST_TIMEOUT`; bodies are bounded (413); every error is JSON; the key is compared
+//! in constant time before a body is read.
 
+use std::io::{self, Read};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::thread;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
+use chrono::Utc;
+use serde::Serialize;
 use serde_json::json;
+use tiny_http::{Header, Method, Request, Response};
 
-use super::metrics::Metrics;
-use crate::secret::mask_url;
+use super::{Consumer, Refusal};
+use crate::api::{self, Announcement, ErrorResponse, SourcesResponse, MAX_ANNOUNCEMENT_BYTES};
+use crate::event::format_timestamp;
+use crate::secret::check_bearer;
 
-/// `/health` and `/metrics` on `address`, in a thread of its own.
-pub(super) fn serve_health(address: &str, metrics: Arc<Metrics>) -> Result<()> {
-    let server = tiny_http::Server::http(address)
-        .map_err(|error| anyhow::anyhow!("{error}"))
-        .with_context(|| format!("listening on {address}"))?;
-    eprintln!(
-        "dq: answering /health and /metrics on http://{}",
-        server
-            .server_addr()
-            .to_ip()
-            .map_or_else(|| mask_url(address), |address| address.to_string())
-    );
+/// A client that sends nothing for this long, mid-request or between requests, is dropped.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Announced tokens longer than this are refused (`dq serve` makes 64 characters).
+const MAX_TOKEN_BYTES: usize = 1024;
+/// Announced names are cut to this many characters.
+const MAX_NAME_CHARS: usize = 100;
+
+/// Binds `address` and answers on a thread of its own until the process exits.
+pub(super) fn start(address: &str, consumer: Arc<Consumer>, key: Option<String>) -> Result<()> {
+    let listener = Listener::bind(address)?;
+    let routes = if key.is_some() {
+        "/health, /metrics and /sources"
+    } else {
+        "/health and /metrics"
+    };
+    eprintln!("dq: answering {routes} on http://{}", listener.addr);
     thread::Builder::new()
         .name("listen".into())
         .spawn(move || {
-            for request in server.incoming_requests() {
-                let path = request.url().split('?').next().unwrap_or("").to_string();
-                let (status, content_type, body) = match path.as_str() {
-                    "/health" | "/" | "/discord/health" => {
-                        let totals = metrics.totals();
-                        (
-                            200,
-                            "application/json",
-                            json!({
-                                "status": "healthy",
-                                "success": true,
-                                "delivered": totals.delivered,
-                                "failed": totals.failed,
-                            })
-                            .to_string(),
-                        )
-                    }
-                    "/metrics" => (200, "text/plain; version=0.0.4", metrics.prometheus()),
-                    _ => (
-                        404,
-                        "application/json",
-                        json!({"success": false, "error": "not found"}).to_string(),
-                    ),
-                };
-                let mut response = tiny_http::Response::from_string(body).with_status_code(status);
-                if let Ok(header) =
-                    tiny_http::Header::from_bytes(&b"Content-Type"[..], content_type.as_bytes())
-                {
-                    response.add_header(header);
-                }
-                let _ = request.respond(response);
+            let mut listener = listener;
+            loop {
+                let request = listener.next();
+                handle(request, &consumer, key.as_deref());
             }
         })
-        .context("starting the health server")?;
+        .context("starting the listener thread")?;
     Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The socket. A stopgap until `dq serve`'s listener plumbing can be shared (see the board):
+// the same receive and send timeouts on the listening socket, which Linux copies to every
+// accepted one, so a silent client is dropped; the receive timeout also bounds tiny_http's
+// `accept`, whose loop ends on the first error, so a thread connects often enough to keep it
+// alive, and a loop that ended anyway is replaced.
+
+struct Listener {
+    socket: TcpListener,
+    addr: SocketAddr,
+    http: tiny_http::Server,
+    /// Servers whose accept loop ended; their open connections may still send requests.
+    retired: Vec<tiny_http::Server>,
+}
+
+impl Listener {
+    fn bind(address: &str) -> Result<Listener> {
+        let socket =
+            TcpListener::bind(address).with_context(|| format!("listening on {address}"))?;
+        let socket = with_timeouts(socket, REQUEST_TIMEOUT).context("setting socket timeouts")?;
+        let addr = socket
+            .local_addr()
+            .context("reading the listening address")?;
+        let http = http_server(&socket)?;
+        let target = match addr {
+            SocketAddr::V4(v4) if v4.ip().is_unspecified() => {
+                SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, v4.port()))
+            }
+            SocketAddr::V6(v6) if v6.ip().is_unspecified() => {
+                SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, v6.port()))
+            }
+            addr => addr,
+        };
+        thread::Builder::new()
+            .name("listen-wake".into())
+            .spawn(move || loop {
+                thread::sleep(REQUEST_TIMEOUT / 4);
+                // Connected and closed at once: tiny_http reads end-of-file and drops it.
+                let _ = TcpStream::connect_timeout(&target, Duration::from_secs(1));
+            })
+            .context("starting the listener's wake-up thread")?;
+        Ok(Listener {
+            socket,
+            addr,
+            http,
+            retired: Vec::new(),
+        })
+    }
+
+    /// The next request, from the current server or a retired one.
+    fn next(&mut self) -> Request {
+        loop {
+            for old in &self.retired {
+                if let Ok(Some(request)) = old.try_recv() {
+                    return request;
+                }
+            }
+            match self.http.recv_timeout(Duration::from_secs(1)) {
+                Ok(Some(request)) => return request,
+                Ok(None) => {}
+                // tiny_http's accept loop ended (the process was stopped for a while?).
+                Err(_) => match http_server(&self.socket) {
+                    Ok(fresh) => {
+                        let old = std::mem::replace(&mut self.http, fresh);
+                        self.retired.push(old);
+                    }
+                    // Out of descriptors, most likely: try again shortly.
+                    Err(_) => thread::sleep(Duration::from_millis(100)),
+                },
+            }
+        }
+    }
+}
+
+/// Sets SO_RCVTIMEO, SO_SNDTIMEO and TCP_NODELAY on the listening socket. std offers them only
+/// on streams, so the descriptor passes through a `TcpStream` and back; the kernel does not care.
+fn with_timeouts(listener: TcpListener, timeout: Duration) -> io::Result<TcpListener> {
+    let socket = TcpStream::from(OwnedFd::from(listener));
+    socket.set_read_timeout(Some(timeout))?;
+    socket.set_write_timeout(Some(timeout))?;
+    socket.set_nodelay(true)?;
+    Ok(TcpListener::from(OwnedFd::from(socket)))
+}
+
+fn http_server(socket: &TcpListener) -> Result<tiny_http::Server> {
+    let socket = socket
+        .try_clone()
+        .context("duplicating the listening socket")?;
+    tiny_http::Server::from_listener(socket, None)
+        .map_err(|error| anyhow::anyhow!("starting the HTTP server: {error}"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routes
+
+/// An answer: status, content type, body and at most one extra header.
+struct Reply {
+    status: u16,
+    content_type: &'static str,
+    body: String,
+    header: Option<(&'static str, &'static str)>,
+}
+
+impl Reply {
+    fn json(status: u16, body: &impl Serialize) -> Reply {
+        Reply {
+            status,
+            content_type: "application/json",
+            body: serde_json::to_string(body).unwrap_or_else(|_| "{}".into()),
+            header: None,
+        }
+    }
+
+    fn error(status: u16, message: impl Into<String>) -> Reply {
+        Reply::json(status, &ErrorResponse::new(message))
+    }
+
+    fn with_header(mut self, name: &'static str, value: &'static str) -> Reply {
+        self.header = Some((name, value));
+        self
+    }
+}
+
+fn handle(mut request: Request, consumer: &Consumer, key: Option<&str>) {
+    let reply = route(&mut request, consumer, key);
+    let mut response = Response::from_string(reply.body).with_status_code(reply.status);
+    for (name, value) in [("Content-Type", reply.content_type), ("Server", "dq")]
+        .into_iter()
+        .chain(reply.header)
+    {
+        if let Ok(header) = Header::from_bytes(name.as_bytes(), value.as_bytes()) {
+            response.add_header(header);
+        }
+    }
+    // A client that went away is no concern of ours.
+    let _ = request.respond(response);
+}
+
+fn route(request: &mut Request, consumer: &Consumer, key: Option<&str>) -> Reply {
+    let path = request.url().split('?').next().unwrap_or("").to_string();
+    let method = request.method().clone();
+    let readable = matches!(method, Method::Get | Method::Head);
+    match path.as_str() {
+        "/health" | "/" | api::HEALTH => {
+            if !readable {
+                return not_allowed("GET");
+            }
+            let totals = consumer.metrics().totals();
+            Reply::json(
+                200,
+                &json!({
+                    "status": "healthy",
+                    "success": true,
+                    "sources": consumer.registry().entries().len(),
+                    "delivered": totals.delivered,
+                    "failed": totals.failed,
+                }),
+            )
+        }
+        "/metrics" => {
+            if !readable {
+                return not_allowed("GET");
+            }
+            if let Err(refused) = authorize(request, key) {
+                return refused;
+            }
+            Reply {
+                status: 200,
+                content_type: "text/plain; version=0.0.4",
+                body: consumer.metrics().prometheus(),
+                header: None,
+            }
+        }
+        api::SOURCES => {
+            let Some(key) = key else {
+                return Reply::error(
+                    404,
+                    "this consumer takes no announcements: start dq consume with \
+                     --announce-key (DQ_ANNOUNCE_KEY)",
+                );
+            };
+            match method {
+                Method::Get | Method::Head => {
+                    if let Err(refused) = authorize(request, Some(key)) {
+                        return refused;
+                    }
+                    let sources: Vec<_> = consumer
+                        .registry()
+                        .entries()
+                        .iter()
+                        .map(|entry| entry.status())
+                        .collect();
+                    Reply::json(
+                        200,
+                        &SourcesResponse {
+                            success: true,
+                            count: sources.len(),
+                            sources,
+                            timestamp: format_timestamp(Utc::now()),
+                        },
+                    )
+                }
+                Method::Post => {
+                    if let Err(refused) = authorize(request, Some(key)) {
+                        consumer.metrics().count_announcement("unauthorized");
+                        return refused;
+                    }
+                    let reply = announce(request, consumer);
+                    consumer.metrics().count_announcement(match reply.status {
+                        200 => "accepted",
+                        413 | 400 | 408 => "invalid",
+                        _ => "refused",
+                    });
+                    reply
+                }
+                _ => not_allowed("GET, POST"),
+            }
+        }
+        _ => Reply::error(404, "not found"),
+    }
+}
+
+fn not_allowed(allow: &'static str) -> Reply {
+    Reply::error(405, "method not allowed").with_header("Allow", allow)
+}
+
+/// `Authorization: Bearer <key>`, when a key is set.
+fn authorize(request: &Request, key: Option<&str>) -> Result<(), Reply> {
+    let Some(key) = key else {
+        return Ok(());
+    };
+    let value = request
+        .headers()
+        .iter()
+        .find(|header| header.field.equiv("Authorization"))
+        .map(|header| header.value.as_str());
+    let checked = match value {
+        None => Err("missing Authorization: Bearer <announce key> header"),
+        Some(value) => check_bearer(value, key),
+    };
+    checked.map_err(|why| {
+        Reply::error(401, why).with_header("WWW-Authenticate", "Bearer realm=\"dq consume\"")
+    })
+}
+
+/// `POST /sources`: reads and checks the announcement, then registers or refreshes it.
+fn announce(request: &mut Request, consumer: &Consumer) -> Reply {
+    let too_large = || {
+        Reply::error(
+            413,
+            format!("an announcement is at most {MAX_ANNOUNCEMENT_BYTES} bytes"),
+        )
+    };
+    if request
+        .body_length()
+        .is_some_and(|length| length > MAX_ANNOUNCEMENT_BYTES)
+    {
+        return too_large();
+    }
+    let mut body = Vec::new();
+    if let Err(error) = request
+        .as_reader()
+        .take(MAX_ANNOUNCEMENT_BYTES as u64 + 1)
+        .read_to_end(&mut body)
+    {
+        return match error.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+                Reply::error(408, "the request did not arrive in time")
+            }
+            _ => Reply::error(400, "the body could not be read"),
+        };
+    }
+    if body.len() > MAX_ANNOUNCEMENT_BYTES {
+        return too_large();
+    }
+    let announcement: Announcement = match serde_json::from_slice(&body) {
+        Ok(announcement) => announcement,
+        // serde's message names the position and the expected type, never a whole value.
+        Err(error) => {
+            return Reply::error(
+                400,
+                format!(
+                    "the body is not an announcement {{\"url\", \"token\", \"name\"}}: {}",
+                    error.classify_message()
+                ),
+            )
+        }
+    };
+    let token = match check_token(announcement.token) {
+        Ok(token) => token,
+        Err(why) => return Reply::error(400, why),
+    };
+    match consumer.announce(&announcement.url, token, clean_name(&announcement.name)) {
+        Ok((announced, _)) => Reply::json(200, &announced),
+        Err(Refusal::Invalid(why)) => Reply::error(400, why),
+        Err(Refusal::Full(limit)) => Reply::error(
+            503,
+            format!("this consumer has {limit} sources already (--max-sources); none is added"),
+        )
+        .with_header("Retry-After", "300"),
+        Err(Refusal::Unavailable(why)) => {
+            Reply::error(503, format!("could not start delivering: {why}"))
+                .with_header("Retry-After", "60")
+        }
+    }
+}
+
+/// A token is sent as a header: printable ASCII without spaces, bounded; empty means none.
+fn check_token(token: Option<String>) -> Result<Option<String>, String> {
+    let Some(token) = token.map(|token| token.trim().to_string()) else {
+        return Ok(None);
+    };
+    if token.is_empty() {
+        return Ok(None);
+    }
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(format!("the token is longer than {MAX_TOKEN_BYTES} bytes"));
+    }
+    if !token.bytes().all(|byte| byte.is_ascii_graphic()) {
+        return Err("the token must be printable ASCII without spaces".into());
+    }
+    Ok(Some(token))
+}
+
+/// A name fit for a log line: no control characters, at most `MAX_NAME_CHARS`.
+fn clean_name(name: &str) -> String {
+    name.chars()
+        .filter(|c| !c.is_control())
+        .collect::<String>()
+        .trim()
+        .chars()
+        .take(MAX_NAME_CHARS)
+        .collect()
+}
+
+/// serde_json's error without the input it quotes: only its category, line and column.
+trait Classify {
+    fn classify_message(&self) -> String;
+}
+
+impl Classify for serde_json::Error {
+    fn classify_message(&self) -> String {
+        let what = match self.classify() {
+            serde_json::error::Category::Io => "it could not be read",
+            serde_json::error::Category::Syntax => "it is not valid JSON",
+            serde_json::error::Category::Data => "a key is missing or has the wrong type",
+            serde_json::error::Category::Eof => "it ends too early",
+        };
+        format!("{what} (line {}, column {})", self.line(), self.column())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn announced_tokens_must_fit_in_a_header() {
+        assert_eq!(check_token(None), Ok(None));
+        assert_eq!(check_token(Some("  ".into())), Ok(None));
+        assert_eq!(check_token(Some(" abc ".into())), Ok(Some("abc".into())));
+        assert!(check_token(Some("a b".into())).is_err());
+        assert!(check_token(Some("a\r\nX-Evil: 1".into())).is_err());
+        assert!(check_token(Some("é".into())).is_err());
+        assert!(check_token(Some("a".repeat(MAX_TOKEN_BYTES + 1))).is_err());
+    }
+
+    #[test]
+    fn announced_names_lose_control_characters_and_length() {
+        assert_eq!(clean_name(" box\n\u{1b}[31mred "), "box[31mred");
+        assert_eq!(clean_name(&"n".repeat(500)).chars().count(), MAX_NAME_CHARS);
+    }
+
+    #[test]
+    fn body_errors_never_quote_the_body() {
+        let error =
+            serde_json::from_slice::<Announcement>(br#"{"url": 5, "token": 12345}"#).unwrap_err();
+        let message = error.classify_message();
+        assert!(!message.contains("12345"), "{message}");
+    }
 }

@@ -2,6 +2,7 @@
 //! errors, summed for the exit summary and `/health`, and written in Prometheus text format for
 //! `/metrics`.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -20,9 +21,13 @@ pub(super) struct Counters {
 #[derive(Default)]
 pub(super) struct Metrics {
     sources: Mutex<Vec<Arc<Counters>>>,
+    /// What sources that were forgotten had counted, so the totals keep it.
+    retired: Mutex<Totals>,
+    /// `POST /sources` requests by outcome: accepted, unauthorized, invalid, refused.
+    announcements: Mutex<BTreeMap<&'static str, u64>>,
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(super) struct Totals {
     pub(super) delivered: u64,
     pub(super) failed: u64,
@@ -32,16 +37,32 @@ pub(super) struct Totals {
     pub(super) unmarked: u64,
 }
 
+impl Totals {
+    fn add(&mut self, counters: &Counters) {
+        self.delivered += counters.delivered.load(Ordering::Relaxed);
+        self.failed += counters.failed.load(Ordering::Relaxed);
+        self.retried += counters.retried.load(Ordering::Relaxed);
+        self.rate_limited += counters.rate_limited.load(Ordering::Relaxed);
+        self.source_errors += counters.source_errors.load(Ordering::Relaxed);
+        self.unmarked += counters.unmarked.load(Ordering::Relaxed);
+    }
+}
+
 impl Metrics {
-    pub(super) fn add(&self, source: String) -> Arc<Counters> {
-        let counters = Arc::new(Counters {
-            source,
-            ..Counters::default()
-        });
+    pub(super) fn add(&self, counters: &Arc<Counters>) {
         if let Ok(mut sources) = self.sources.lock() {
-            sources.push(Arc::clone(&counters));
+            sources.push(Arc::clone(counters));
         }
-        counters
+    }
+
+    /// Stops showing a forgotten source; its counts stay in the totals.
+    pub(super) fn retire(&self, counters: &Arc<Counters>) {
+        if let Ok(mut sources) = self.sources.lock() {
+            sources.retain(|kept| !Arc::ptr_eq(kept, counters));
+        }
+        if let Ok(mut retired) = self.retired.lock() {
+            retired.add(counters);
+        }
     }
 
     fn snapshot(&self) -> Vec<Arc<Counters>> {
@@ -51,15 +72,20 @@ impl Metrics {
             .unwrap_or_default()
     }
 
+    pub(super) fn count_announcement(&self, outcome: &'static str) {
+        if let Ok(mut announcements) = self.announcements.lock() {
+            *announcements.entry(outcome).or_default() += 1;
+        }
+    }
+
     pub(super) fn totals(&self) -> Totals {
-        let mut totals = Totals::default();
+        let mut totals = self
+            .retired
+            .lock()
+            .map(|retired| retired.clone())
+            .unwrap_or_default();
         for counters in self.snapshot() {
-            totals.delivered += counters.delivered.load(Ordering::Relaxed);
-            totals.failed += counters.failed.load(Ordering::Relaxed);
-            totals.retried += counters.retried.load(Ordering::Relaxed);
-            totals.rate_limited += counters.rate_limited.load(Ordering::Relaxed);
-            totals.source_errors += counters.source_errors.load(Ordering::Relaxed);
-            totals.unmarked += counters.unmarked.load(Ordering::Relaxed);
+            totals.add(&counters);
         }
         totals
     }
@@ -96,6 +122,27 @@ impl Metrics {
                 out.push_str(&format!(
                     "dq_consume_{name}_total{{source=\"{label}\"}} {}\n",
                     value(counters)
+                ));
+            }
+        }
+        out.push_str(&format!(
+            "# HELP dq_consume_sources Sources delivered from now (given, announced or local).\n\
+             # TYPE dq_consume_sources gauge\ndq_consume_sources {}\n",
+            sources.len()
+        ));
+        let announcements = self
+            .announcements
+            .lock()
+            .map(|announcements| announcements.clone())
+            .unwrap_or_default();
+        if !announcements.is_empty() {
+            out.push_str(
+                "# HELP dq_consume_announcements_total POST /sources requests by outcome.\n\
+                 # TYPE dq_consume_announcements_total counter\n",
+            );
+            for (outcome, count) in announcements {
+                out.push_str(&format!(
+                    "dq_consume_announcements_total{{outcome=\"{outcome}\"}} {count}\n"
                 ));
             }
         }

@@ -3,26 +3,32 @@
 //! the one shared Discord `Sink`, and marks every event on the source it came from. A slow or
 //! broken source only ever delays itself.
 //!
-//! This file resolves the settings and starts everything; `worker` is the delivery loop of one
-//! source, `metrics` what is counted, and `listen` the HTTP listener (`/health`, `/metrics`).
+//! Sources are given with `--source`, or announce themselves (`POST /sources` with the
+//! `--announce-key`) and get a worker at once, or are the local database.
+//!
+//! This file resolves the settings and starts workers (`Consumer`); `worker` is the delivery
+//! loop of one source, `registry` the sources known and how each is doing, `metrics` what is
+//! counted, and `listen` the HTTP listener (`/health`, `/metrics`, `/sources`).
 
 use std::collections::HashSet;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
 use super::{stop_on_signals, Settings, UsageError};
+use crate::api::Announced;
 use crate::cli::{ConsumeArgs, Lang as CliLang};
-use crate::client::{HttpSource, SourceConfig};
+use crate::client::{self, HttpSource, SourceConfig};
 use crate::discord::{self, Sink, Target};
 use crate::render::{Lang, RenderOptions};
+use crate::secret::mask_url;
 use crate::store::{Policy, Store};
-use listen::serve_health;
 use metrics::Metrics;
+use registry::{Entry, Full, Origin, Registration, Registry};
 use worker::{Http, Local, Source, Worker};
 
 /// A Discord request that takes longer than this is a retryable failure.
@@ -64,28 +70,25 @@ pub fn run(settings: &Settings, args: ConsumeArgs) -> Result<ExitCode> {
         )))
     });
 
-    let mut sources: Vec<SourceSpec> = args
-        .sources
-        .iter()
-        .map(|url| url.trim())
-        .filter(|url| !url.is_empty())
-        .map(|url| SourceSpec::Http(url.to_string()))
-        .collect();
-    if sources.is_empty() {
-        // Open it now so a bad path is reported before anything starts.
+    let statics = static_sources(&args)?;
+    let announce_key = announce_key(args.announce_key.as_deref())?;
+    let port = std::env::var("PORT").ok();
+    let listen = listen_address(args.listen.as_deref(), port.as_deref())?;
+    if announce_key.is_some() && listen.is_none() {
+        return Err(UsageError(
+            "--announce-key needs an address to accept announcements on: set --listen ADDR \
+             (DQ_LISTEN), or PORT as hosting platforms do"
+                .into(),
+        )
+        .into());
+    }
+    // With neither sources nor announcements, deliver from the local database. Open it now so
+    // a bad path is reported before anything starts.
+    let local = statics.is_empty() && announce_key.is_none();
+    if local {
         settings.open_store()?;
-        sources.push(SourceSpec::Local);
     }
 
-    let metrics = Arc::new(Metrics::default());
-    let listen = args.listen.clone().or_else(|| {
-        let on_render = std::env::var_os("RENDER").is_some_and(|value| !value.is_empty());
-        let port = std::env::var("PORT")
-            .ok()
-            .filter(|port| !port.trim().is_empty());
-        port.filter(|_| on_render)
-            .map(|port| format!("0.0.0.0:{}", port.trim()))
-    });
     let options = Options {
         once: args.once,
         dry_run: args.dry_run,
@@ -99,72 +102,60 @@ pub fn run(settings: &Settings, args: ConsumeArgs) -> Result<ExitCode> {
         },
         by_user,
     };
+    let max_sources = usize::from(args.max_sources).max(statics.len());
+    let consumer = Arc::new(Consumer {
+        registry: Arc::new(Registry::new(max_sources, args.forget_after)),
+        metrics: Arc::new(Metrics::default()),
+        agent: client::agent(max_sources),
+        sink,
+        options,
+        stop: Arc::clone(&stop),
+        in_flight: Arc::new(AtomicUsize::new(0)),
+        workers: Mutex::new(Vec::new()),
+        allow_http: args.allow_http_sources,
+    });
 
     // Before any worker starts, so a port already taken stops consume with nothing claimed.
+    let announcing = announce_key.is_some();
     if let Some(address) = listen {
-        serve_health(&address, Arc::clone(&metrics))?;
+        listen::start(&address, Arc::clone(&consumer), announce_key)?;
     }
-    // Local mode applies the server's rules itself, so it takes serve's backoff setting too.
-    let local_policy = Policy {
-        backoff_base: args.retry_backoff,
-        backoff_cap: Policy::default().backoff_cap.max(args.retry_backoff),
-        ..settings.policy
-    };
-    let in_flight = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
-    let mut workers = Vec::new();
-    for spec in sources {
-        let source: Box<dyn Source> = match spec {
-            SourceSpec::Http(url) => Box::new(Http(HttpSource::new(SourceConfig {
-                url,
-                token: args.token.clone().filter(|token| !token.is_empty()),
-                headers: args.headers.clone(),
-            }))),
-            SourceSpec::Local => Box::new(Local {
-                store: Store::open(&settings.db_path, local_policy, settings.busy_timeout)?,
-                name: format!("local:{}", settings.db_path.display()),
-                stop: Arc::clone(&stop),
-            }),
+    for config in statics {
+        consumer.start_static(config)?;
+    }
+    if local {
+        // Local mode applies the server's rules itself, so it takes serve's backoff setting.
+        let policy = Policy {
+            backoff_base: args.retry_backoff,
+            backoff_cap: Policy::default().backoff_cap.max(args.retry_backoff),
+            ..settings.policy
         };
-        let counters = metrics.add(source.name());
-        let worker = Worker {
-            source,
-            sink: sink.clone(),
-            options: options.clone(),
-            stop: Arc::clone(&stop),
-            in_flight: Arc::clone(&in_flight),
-            counters,
-            unmarked: Vec::new(),
-            seen: HashSet::new(),
-        };
-        let handle = thread::Builder::new()
-            .name("source".into())
-            .spawn(move || worker.run())
-            .context("starting a source thread")?;
-        workers.push(handle);
+        consumer.start_local(settings, policy)?;
+    }
+    if announcing && consumer.registry.entries().is_empty() {
+        eprintln!("dq: waiting for sources to announce themselves (POST /sources)");
     }
 
     // Wait for the workers (with --once), or for a signal; then for the send in flight.
     loop {
-        if workers.iter().all(|worker| worker.is_finished()) {
+        if !announcing && consumer.all_finished() {
             break;
         }
         if stop.load(Ordering::SeqCst) {
+            consumer.registry.ring_all();
             // A worker counts itself in flight before it checks `stop`, so once this reads
             // zero no new send can start; workers blocked in a long poll are left behind.
-            while in_flight.load(Ordering::SeqCst) > 0
-                && !workers.iter().all(|worker| worker.is_finished())
-            {
+            while consumer.in_flight.load(Ordering::SeqCst) > 0 && !consumer.all_finished() {
                 thread::sleep(Duration::from_millis(20));
             }
             break;
         }
+        consumer.join_finished();
         thread::sleep(Duration::from_millis(50));
     }
-    for worker in workers.into_iter().filter(|worker| worker.is_finished()) {
-        let _ = worker.join();
-    }
-    let totals = metrics.totals();
+    consumer.join_finished();
+    let totals = consumer.metrics.totals();
     eprintln!(
         "dq: consume {}: {} delivered, {} failed, {} retried, {} rate limited (429), {} source \
          errors in {:.1}s",
@@ -186,9 +177,266 @@ pub fn run(settings: &Settings, args: ConsumeArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-enum SourceSpec {
-    Http(String),
-    Local,
+/// The `--source` sources, each with its own token and headers or else `--token` and
+/// `--header`.
+fn static_sources(args: &ConsumeArgs) -> Result<Vec<SourceConfig>, UsageError> {
+    let default_token = args
+        .token
+        .as_deref()
+        .map(str::trim)
+        .filter(|token| !token.is_empty());
+    let mut sources: Vec<SourceConfig> = Vec::new();
+    for text in args.sources.iter().filter(|text| !text.trim().is_empty()) {
+        let mut source =
+            client::parse_source(text).map_err(|error| UsageError(format!("--source: {error}")))?;
+        if source.token.is_none() {
+            source.token = default_token.map(str::to_string);
+        }
+        let own: Vec<String> = source
+            .headers
+            .iter()
+            .map(|(name, _)| name.to_ascii_lowercase())
+            .collect();
+        let defaults = args
+            .headers
+            .iter()
+            .filter(|(name, _)| !own.contains(&name.to_ascii_lowercase()))
+            .cloned();
+        source.headers = defaults.chain(source.headers).collect();
+        let base = HttpSource::new(source.clone()).url().to_string();
+        if sources
+            .iter()
+            .any(|known| HttpSource::new(known.clone()).url() == base)
+        {
+            eprintln!(
+                "dq: source {} is given twice; delivering from it once",
+                mask_url(&base)
+            );
+            continue;
+        }
+        sources.push(source);
+    }
+    Ok(sources)
+}
+
+/// `--announce-key`: none, or a key that is not empty.
+fn announce_key(key: Option<&str>) -> Result<Option<String>, UsageError> {
+    let Some(key) = key else {
+        return Ok(None);
+    };
+    let key = key.trim();
+    if key.is_empty() {
+        return Err(UsageError(
+            "--announce-key is empty: anyone could announce sources; give a long random key \
+             (for example `openssl rand -hex 32`)"
+                .into(),
+        ));
+    }
+    if key.len() < 16 {
+        eprintln!(
+            "dq: warning: --announce-key is shorter than 16 characters; whoever guesses it can \
+             make this consumer deliver from their server"
+        );
+    }
+    Ok(Some(key.to_string()))
+}
+
+/// `--listen`, else `0.0.0.0:$PORT` wherever a hosting platform sets `PORT` (Render, Railway,
+/// Fly, Heroku, Cloud Run all do), else none.
+fn listen_address(listen: Option<&str>, port: Option<&str>) -> Result<Option<String>, UsageError> {
+    if let Some(listen) = listen.map(str::trim).filter(|listen| !listen.is_empty()) {
+        return Ok(Some(listen.to_string()));
+    }
+    let Some(port) = port.map(str::trim).filter(|port| !port.is_empty()) else {
+        return Ok(None);
+    };
+    match port.parse::<u16>() {
+        Ok(number) if number > 0 => Ok(Some(format!("0.0.0.0:{number}"))),
+        _ => Err(UsageError(format!(
+            "PORT={port:?} is not a port number (1-65535); set --listen ADDR to choose where \
+             to listen"
+        ))),
+    }
+}
+
+/// What every source's worker shares, and how a new one starts: at launch for `--source` and
+/// the local database, and from the listener's thread when a source announces itself.
+struct Consumer {
+    registry: Arc<Registry>,
+    metrics: Arc<Metrics>,
+    /// One HTTP agent for every source: one connection pool, one TLS configuration.
+    agent: ureq::Agent,
+    sink: Option<Arc<Mutex<Sink>>>,
+    options: Options,
+    stop: Arc<AtomicBool>,
+    in_flight: Arc<AtomicUsize>,
+    workers: Mutex<Vec<JoinHandle<()>>>,
+    allow_http: bool,
+}
+
+/// Why an announcement was not taken.
+enum Refusal {
+    /// 400: the body or the URL is not acceptable (the message says why, never the token).
+    Invalid(String),
+    /// 503: the registry holds `--max-sources` sources already.
+    Full(usize),
+    /// 503: its worker could not be started (out of threads or memory).
+    Unavailable(String),
+}
+
+impl Consumer {
+    /// Registers or refreshes an announced source (already checked by the listener, but for
+    /// its URL); a new one starts delivering at once, whether or not it answers yet.
+    fn announce(
+        &self,
+        url: &str,
+        token: Option<String>,
+        name: String,
+    ) -> Result<(Announced, Arc<Entry>), Refusal> {
+        let url = client::normalize_source_url(url, self.allow_http).map_err(Refusal::Invalid)?;
+        let name = if name.is_empty() {
+            url.split("://")
+                .nth(1)
+                .and_then(|rest| rest.split('/').next())
+                .unwrap_or("")
+                .to_string()
+        } else {
+            name
+        };
+        let (status, entry) = match self.registry.announce(&url, token, name) {
+            Err(Full { limit }) => return Err(Refusal::Full(limit)),
+            Ok(Registration::Refreshed(entry, token_changed)) => {
+                if token_changed {
+                    eprintln!(
+                        "dq: {} ({}): announced a new token; using it from now on",
+                        entry.label,
+                        entry.name()
+                    );
+                }
+                ("refreshed", entry)
+            }
+            Ok(Registration::New(entry)) => {
+                let config = SourceConfig {
+                    url: url.clone(),
+                    // The worker takes the announced token up from the entry.
+                    token: None,
+                    headers: Vec::new(),
+                };
+                let source = HttpSource::with_agent(config, self.agent.clone());
+                let source = Box::new(Http::new(source, Arc::clone(&entry)));
+                if let Err(error) = self.start(Arc::clone(&entry), source) {
+                    self.registry.remove(&entry);
+                    return Err(Refusal::Unavailable(format!("{error:#}")));
+                }
+                eprintln!(
+                    "dq: {} ({}): announced itself; delivering from it",
+                    entry.label,
+                    entry.name()
+                );
+                ("registered", entry)
+            }
+        };
+        let announced = Announced {
+            success: true,
+            status: status.into(),
+            url: entry.label.clone(),
+            name: entry.name(),
+        };
+        Ok((announced, entry))
+    }
+
+    fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    fn start_static(&self, config: SourceConfig) -> Result<()> {
+        let source = HttpSource::with_agent(config, self.agent.clone());
+        let entry = self.registry.add(Entry::new(
+            source.url().to_string(),
+            source.name().to_string(),
+            Origin::Static,
+            String::new(),
+        ));
+        let source = Box::new(Http::new(source, Arc::clone(&entry)));
+        self.start(entry, source)
+    }
+
+    fn start_local(&self, settings: &Settings, policy: Policy) -> Result<()> {
+        let name = format!("local:{}", settings.db_path.display());
+        let entry = self.registry.add(Entry::new(
+            name.clone(),
+            "local".into(),
+            Origin::Local,
+            String::new(),
+        ));
+        let source = Box::new(Local {
+            store: Store::open(&settings.db_path, policy, settings.busy_timeout)?,
+            name,
+            stop: Arc::clone(&self.stop),
+        });
+        self.start(entry, source)
+    }
+
+    /// Starts the worker of `entry` on a thread of its own.
+    fn start(&self, entry: Arc<Entry>, source: Box<dyn Source>) -> Result<()> {
+        self.metrics.add(&entry.counters);
+        let worker = Worker {
+            source,
+            sink: self.sink.clone(),
+            options: self.options.clone(),
+            stop: Arc::clone(&self.stop),
+            in_flight: Arc::clone(&self.in_flight),
+            entry: Arc::clone(&entry),
+            registry: Arc::clone(&self.registry),
+            metrics: Arc::clone(&self.metrics),
+            unmarked: Vec::new(),
+            seen: HashSet::new(),
+            failing: None,
+        };
+        let handle = thread::Builder::new()
+            .name("source".into())
+            .spawn(move || worker.run());
+        match handle {
+            Ok(handle) => {
+                lock(&self.workers).push(handle);
+                Ok(())
+            }
+            Err(error) => {
+                self.metrics.retire(&entry.counters);
+                Err(error).context("starting a source thread")
+            }
+        }
+    }
+
+    fn all_finished(&self) -> bool {
+        lock(&self.workers).iter().all(JoinHandle::is_finished)
+    }
+
+    /// Joins the workers that ended (forgotten sources, or every one with `--once`).
+    fn join_finished(&self) {
+        let finished: Vec<JoinHandle<()>> = {
+            let mut workers = lock(&self.workers);
+            let (finished, running) = std::mem::take(&mut *workers)
+                .into_iter()
+                .partition(JoinHandle::is_finished);
+            *workers = running;
+            finished
+        };
+        for worker in finished {
+            let _ = worker.join();
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A poisoned lock only means another thread panicked holding it; the data is still usable.
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[derive(Clone)]
@@ -204,4 +452,5 @@ struct Options {
 
 mod listen;
 mod metrics;
+mod registry;
 mod worker;

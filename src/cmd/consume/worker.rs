@@ -2,6 +2,11 @@
 //! `Source` (a dq server or Flask API through `client`, or the local database through the
 //! store), hands each message to the shared Discord `Sink` and records every outcome on the
 //! source the events came from, keeping marks it could not record for later.
+//!
+//! A source that fails is retried with a growing backoff, quietly: one log line when it starts
+//! failing (or fails differently), one when it answers again. The worker sleeps on its
+//! registry entry's bell, so an announcement of its source cuts a backoff short, and an
+//! announced source silent for too long is forgotten by its own worker.
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -13,7 +18,8 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use chrono::Utc;
 
-use super::metrics::Counters;
+use super::metrics::Metrics;
+use super::registry::{Entry, Registry};
 use super::Options;
 use crate::api::{EventsQuery, FailedBody};
 use crate::client::HttpSource;
@@ -42,19 +48,42 @@ pub(super) trait Source: Send {
     fn failed(&mut self, id: i64, failure: &FailedBody) -> Result<()>;
 }
 
-pub(super) struct Http(pub(super) HttpSource);
+/// A dq server or Flask API. Before each request it takes up a token announced since the last
+/// one, so a new token for a known URL is used at once.
+pub(super) struct Http {
+    source: HttpSource,
+    entry: Arc<Entry>,
+    token_version: u64,
+}
+
+impl Http {
+    pub(super) fn new(source: HttpSource, entry: Arc<Entry>) -> Http {
+        Http {
+            source,
+            entry,
+            token_version: 0,
+        }
+    }
+
+    fn refresh_token(&mut self) {
+        if let Some(token) = self.entry.token_since(&mut self.token_version) {
+            self.source.set_token(token);
+        }
+    }
+}
 
 impl Source for Http {
     fn name(&self) -> String {
-        self.0.name().to_string()
+        self.entry.label.clone()
     }
 
     fn key(&self) -> String {
-        self.0.url().to_string()
+        self.source.url().to_string()
     }
 
     fn claim(&mut self, limit: i64, lease: Duration, wait: Duration) -> Result<Vec<Event>> {
-        self.0.claim(&EventsQuery {
+        self.refresh_token();
+        self.source.claim(&EventsQuery {
             limit,
             max_attempts: None,
             lease: lease.as_secs(),
@@ -63,11 +92,13 @@ impl Source for Http {
     }
 
     fn processed(&mut self, id: i64) -> Result<()> {
-        self.0.mark_processed(id)
+        self.refresh_token();
+        self.source.mark_processed(id)
     }
 
     fn failed(&mut self, id: i64, failure: &FailedBody) -> Result<()> {
-        self.0.mark_failed(id, failure)
+        self.refresh_token();
+        self.source.mark_failed(id, failure)
     }
 }
 
@@ -135,17 +166,24 @@ pub(super) struct Worker {
     pub(super) options: Options,
     pub(super) stop: Arc<AtomicBool>,
     pub(super) in_flight: Arc<AtomicUsize>,
-    pub(super) counters: Arc<Counters>,
+    /// Its entry in the registry: counters, status, and the bell it sleeps on.
+    pub(super) entry: Arc<Entry>,
+    pub(super) registry: Arc<Registry>,
+    pub(super) metrics: Arc<Metrics>,
     /// Marks to record before anything else: the events are delivered (or failed) already.
     pub(super) unmarked: Vec<Mark>,
     /// With --dry-run, events already printed.
     pub(super) seen: HashSet<i64>,
+    /// Since when and how often the source has failed, until it answers again: the log gets
+    /// one line when it starts failing and one when it answers, not one per try.
+    pub(super) failing: Option<(Instant, u64)>,
 }
 
 impl Worker {
     pub(super) fn run(mut self) {
         let name = self.source.name();
         let mut backoff = Duration::ZERO;
+        let mut forgotten = false;
         loop {
             if self.stopping() {
                 break;
@@ -153,7 +191,10 @@ impl Worker {
             if let Some(until) = self.sink_paused() {
                 if self.options.once {
                     eprintln!("dq: {name}: discord keeps failing; stopping this --once run");
-                    self.counters.source_errors.fetch_add(1, Ordering::Relaxed);
+                    self.entry
+                        .counters
+                        .source_errors
+                        .fetch_add(1, Ordering::Relaxed);
                     break;
                 }
                 self.sleep(until.saturating_duration_since(Instant::now()));
@@ -162,6 +203,10 @@ impl Worker {
             if !self.flush_marks() {
                 backoff = grow(backoff);
                 if self.options.once && backoff > Duration::from_secs(8) {
+                    break;
+                }
+                if self.forget_if_stale() {
+                    forgotten = true;
                     break;
                 }
                 self.sleep(backoff);
@@ -180,24 +225,34 @@ impl Worker {
             let asked = Instant::now();
             let events = match self.source.claim(limit, lease, wait) {
                 Ok(events) => {
-                    if !backoff.is_zero() {
-                        eprintln!("dq: {name}: source is answering again");
-                    }
+                    self.answered();
                     backoff = Duration::ZERO;
                     events
                 }
                 Err(error) => {
-                    self.counters.source_errors.fetch_add(1, Ordering::Relaxed);
+                    self.entry
+                        .counters
+                        .source_errors
+                        .fetch_add(1, Ordering::Relaxed);
                     backoff = grow(backoff);
+                    let text = one_line(&error);
                     if self.options.once {
-                        eprintln!("dq: {}", one_line(&error));
+                        eprintln!("dq: {text}");
                         break;
                     }
-                    eprintln!(
-                        "dq: {}; retrying in {}s",
-                        one_line(&error),
-                        backoff.as_secs()
-                    );
+                    self.entry.failed(&text, Some(backoff));
+                    if self.start_failing() {
+                        eprintln!(
+                            "dq: {text}; retrying in {}s, then less and less often (at most \
+                             every {}s), quietly until it answers",
+                            backoff.as_secs(),
+                            BACKOFF_MAX.as_secs()
+                        );
+                    }
+                    if self.forget_if_stale() {
+                        forgotten = true;
+                        break;
+                    }
                     self.sleep(backoff);
                     continue;
                 }
@@ -237,13 +292,64 @@ impl Worker {
             }
             thread::sleep(Duration::from_millis(500));
         }
-        self.counters
+        self.entry
+            .counters
             .unmarked
             .fetch_add(self.unmarked.len() as u64, Ordering::Relaxed);
+        if forgotten {
+            self.metrics.retire(&self.entry.counters);
+        }
     }
 
     fn stopping(&self) -> bool {
         self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Counts a failed try; true for the first of a series (the one to log).
+    fn start_failing(&mut self) -> bool {
+        match &mut self.failing {
+            Some((_, tries)) => {
+                *tries += 1;
+                false
+            }
+            None => {
+                self.failing = Some((Instant::now(), 1));
+                true
+            }
+        }
+    }
+
+    /// The source answered: say so once if it had been failing.
+    fn answered(&mut self) {
+        self.entry.answered();
+        if let Some((since, tries)) = self.failing.take() {
+            eprintln!(
+                "dq: {}: source is answering again (after {tries} failed tries in {}s)",
+                self.source.name(),
+                since.elapsed().as_secs()
+            );
+        }
+    }
+
+    /// Drops an announced source that has neither announced itself nor answered for a
+    /// while (see `Registry::forget_if_stale`), saying so once.
+    fn forget_if_stale(&self) -> bool {
+        if !self.registry.forget_if_stale(&self.entry) {
+            return false;
+        }
+        let name = self.entry.name();
+        eprintln!(
+            "dq: {}{}: forgotten: not announced and not answering for {}s (it is registered \
+             again when it next announces itself)",
+            self.entry.label,
+            if name.is_empty() {
+                String::new()
+            } else {
+                format!(" ({name})")
+            },
+            self.registry.forget_after().as_secs()
+        );
+        true
     }
 
     fn sink_paused(&self) -> Option<Instant> {
@@ -252,14 +358,15 @@ impl Worker {
         sink.paused_until()
     }
 
+    /// Sleeps for `duration`, or less if the entry's bell rings (an announcement of this
+    /// source, or a stop).
     fn sleep(&self, duration: Duration) {
         let end = Instant::now() + duration;
         while !self.stopping() {
             let now = Instant::now();
-            if now >= end {
+            if now >= end || self.entry.bell.wait(end - now) {
                 return;
             }
-            thread::sleep((end - now).min(Duration::from_millis(50)));
         }
     }
 
@@ -312,7 +419,7 @@ impl Worker {
                 }
             };
             let took = started.elapsed();
-            let counters = &self.counters;
+            let counters = &self.entry.counters;
             counters
                 .retried
                 .fetch_add(u64::from(delivery.retries), Ordering::Relaxed);
@@ -333,6 +440,7 @@ impl Worker {
                     counters
                         .delivered
                         .fetch_add(ids.len() as u64, Ordering::Relaxed);
+                    self.entry.delivered();
                     eprintln!(
                         "dq: delivered events {id_list} from {name} in {} ms{}",
                         took.as_millis(),
@@ -346,6 +454,7 @@ impl Worker {
                         .failed
                         .fetch_add(ids.len() as u64, Ordering::Relaxed);
                     let reason = outcome.describe();
+                    self.entry.failed(&format!("discord: {reason}"), None);
                     eprintln!(
                         "dq: failed events {id_list} from {name} ({}) in {} ms{}: {reason}",
                         if permanent { "permanent" } else { "will retry" },
@@ -374,21 +483,30 @@ impl Worker {
 
     /// Records pending marks in order; false when the source refused one (kept for later).
     fn flush_marks(&mut self) -> bool {
+        let mut recorded = false;
         while let Some(mark) = self.unmarked.first() {
             let result = match mark {
                 Mark::Processed(id) => self.source.processed(*id),
                 Mark::Failed(id, body) => self.source.failed(*id, body),
             };
             if let Err(error) = result {
-                let name = self.source.name();
-                eprintln!(
-                    "dq: {name}: could not record the outcome of {} event(s) yet: {}",
-                    self.unmarked.len(),
-                    one_line(&error)
-                );
+                let text = one_line(&error);
+                self.entry.failed(&text, None);
+                if self.start_failing() {
+                    eprintln!(
+                        "dq: {}: could not record the outcome of {} event(s) yet, kept for \
+                         later: {text}",
+                        self.source.name(),
+                        self.unmarked.len(),
+                    );
+                }
                 return false;
             }
             self.unmarked.remove(0);
+            recorded = true;
+        }
+        if recorded {
+            self.answered();
         }
         true
     }
@@ -405,16 +523,23 @@ fn retry_note(delivery: &discord::Delivery) -> String {
     note
 }
 
+/// The longest wait between two tries of a failing source.
+const BACKOFF_MAX: Duration = Duration::from_secs(60);
+
 /// 1, 2, 4, ... 60 seconds.
 fn grow(backoff: Duration) -> Duration {
-    (backoff * 2).clamp(Duration::from_secs(1), Duration::from_secs(60))
+    (backoff * 2).clamp(Duration::from_secs(1), BACKOFF_MAX)
 }
 
+/// The error and its causes on one line, without control characters (a source's error text
+/// is the source's to choose; it must not rewrite the consumer's log).
 fn one_line(error: &anyhow::Error) -> String {
     let mut text = error.to_string();
     for cause in error.chain().skip(1) {
         text.push_str(": ");
         text.push_str(&cause.to_string());
     }
-    text.replace('\n', " ")
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
