@@ -18,8 +18,9 @@ const TOKEN: &str = "tok3n-SECRET-4f9a2c";
 const WEBHOOK: &str = "https://discord.com/api/webhooks/123456/WEBHOOK-SECRET-77";
 const BOT_TOKEN: &str = "BOT-SECRET-token.9x";
 const USER_ID: &str = "424242USER-SECRET";
-const SOURCE: &str = "http://dq:SOURCE-SECRET@127.0.0.1:9/";
+const SOURCE: &str = "http://dq:SOURCE-SECRET@127.0.0.1:9/;token=SOURCE-TOKEN-SECRET";
 const HEADER: &str = "X-Github-Token: GH-HEADER-SECRET";
+const ANNOUNCE_KEY: &str = "ANNOUNCE-KEY-SECRET-1234";
 
 /// Every secret dq may be given, as its environment variable sets it.
 const SECRET_ENV: &[(&str, &str)] = &[
@@ -40,6 +41,8 @@ const NEEDLES: &[&str] = &[
     "USER-SECRET",
     "SOURCE-SECRET",
     "GH-HEADER-SECRET",
+    "SOURCE-TOKEN-SECRET",
+    ANNOUNCE_KEY,
 ];
 
 /// (subcommand words, flag, environment variable, secret): each secret-bearing flag.
@@ -68,6 +71,12 @@ const SECRET_FLAGS: &[(&[&str], &str, &str, &str)] = &[
     (&["consume"], "--bot-token", "DISCORD_BOT_TOKEN", BOT_TOKEN),
     (&["consume"], "--source", "DQ_SOURCES", SOURCE),
     (&["consume"], "--header", "DQ_HEADER", HEADER),
+    (
+        &["consume"],
+        "--announce-key",
+        "DQ_ANNOUNCE_KEY",
+        ANNOUNCE_KEY,
+    ),
 ];
 
 /// Every subcommand whose `--help` is checked.
@@ -189,6 +198,14 @@ fn runtime_errors_do_not_echo_secrets() {
         // source's credentials, the token, the webhook and the header stay out of the log.
         &["consume", "--once"],
         &["consume", "--once", "--webhook", "not a url"],
+        // A consumer taking announcements that cannot listen where it is told.
+        &[
+            "consume",
+            "--announce-key",
+            ANNOUNCE_KEY,
+            "--listen",
+            "not-an-address",
+        ],
     ];
     for args in cases {
         let output = with_secrets(&db).args(*args).output().unwrap();

@@ -50,6 +50,10 @@ pub fn isolate(command: &mut Command) -> &mut Command {
         "DQ_LEASE",
         "DQ_LANG",
         "DQ_LISTEN",
+        "DQ_ANNOUNCE_KEY",
+        "DQ_ALLOW_HTTP_SOURCES",
+        "DQ_FORGET_AFTER",
+        "DQ_MAX_SOURCES",
         // The config file's own.
         "DQ_CONFIG",
     ] {
@@ -153,8 +157,10 @@ impl TempDb {
             .expect("reading events")
     }
 }
+pub mod consume;
 pub mod crash;
 pub mod discord;
 pub mod hostile;
+pub mod platform;
 pub mod queue;
 pub mod source;
