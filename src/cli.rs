@@ -505,12 +505,13 @@ pub struct ConsumeArgs {
 
     /// Accept sources that announce themselves (POST /sources on the --listen address) from
     /// whoever sends "Authorization: Bearer KEY"; each brings its own URL and token
+    // An empty value (`DQ_ANNOUNCE_KEY=`) means off, as an unset variable would; so `--once`
+    // is refused in `cmd::consume`, not with clap's `conflicts_with`, which counts it as set.
     #[arg(
         long,
         env = "DQ_ANNOUNCE_KEY",
         value_name = "KEY",
-        hide_env_values = true,
-        conflicts_with = "once"
+        hide_env_values = true
     )]
     pub announce_key: Option<String>,
 

@@ -71,7 +71,7 @@ pub fn run(settings: &Settings, args: ConsumeArgs) -> Result<ExitCode> {
     });
 
     let statics = static_sources(&args)?;
-    let announce_key = announce_key(args.announce_key.as_deref())?;
+    let announce_key = announce_key(args.announce_key.as_deref(), args.once)?;
     let port = std::env::var("PORT").ok();
     let listen = listen_address(args.listen.as_deref(), port.as_deref())?;
     if announce_key.is_some() && listen.is_none() {
@@ -87,6 +87,13 @@ pub fn run(settings: &Settings, args: ConsumeArgs) -> Result<ExitCode> {
     let local = statics.is_empty() && announce_key.is_none();
     if local {
         settings.open_store()?;
+        if port.as_deref().is_some_and(|port| !port.trim().is_empty()) {
+            eprintln!(
+                "dq: note: no --source and no --announce-key, so consume delivers from the local \
+                 database {}; on a hosting platform, set DQ_ANNOUNCE_KEY (or DQ_SOURCES)",
+                settings.db_path.display()
+            );
+        }
     }
 
     let options = Options {
@@ -219,16 +226,15 @@ fn static_sources(args: &ConsumeArgs) -> Result<Vec<SourceConfig>, UsageError> {
     Ok(sources)
 }
 
-/// `--announce-key`: none, or a key that is not empty.
-fn announce_key(key: Option<&str>) -> Result<Option<String>, UsageError> {
-    let Some(key) = key else {
+/// `--announce-key`: none (an empty value too, as `DQ_ANNOUNCE_KEY=` in a script), or the key.
+fn announce_key(key: Option<&str>, once: bool) -> Result<Option<String>, UsageError> {
+    let Some(key) = key.map(str::trim).filter(|key| !key.is_empty()) else {
         return Ok(None);
     };
-    let key = key.trim();
-    if key.is_empty() {
+    if once {
         return Err(UsageError(
-            "--announce-key is empty: anyone could announce sources; give a long random key \
-             (for example `openssl rand -hex 32`)"
+            "--once cannot take announcements (--announce-key): announced sources come and go \
+             while consume runs"
                 .into(),
         ));
     }
