@@ -19,6 +19,8 @@ const NOTHING_ANSWERS: &str =
     "nothing answers there (is `dq serve` running? is the Codespace stopped?)";
 /// Answers larger than this are not an events list dq asked for.
 const MAX_ANSWER_BYTES: u64 = 16 * 1024 * 1024;
+/// Each connection's input and output buffer: a response head must fit in the input one.
+const BUFFER_BYTES: usize = 16 * 1024;
 /// Source URLs longer than this are refused (browsers and proxies stop near 2,000 too).
 pub const MAX_URL_BYTES: usize = 2048;
 
@@ -65,6 +67,11 @@ pub fn agent(sources: usize) -> ureq::Agent {
         .timeout_connect(Some(Duration::from_secs(10)))
         .max_idle_connections(sources.max(1))
         .max_idle_connections_per_host(2)
+        // ureq's default buffers are 128 KiB each way per connection, most of a source's
+        // memory (bench/announce.sh: 382 KiB per source with them). An answer streams through
+        // the input buffer whatever its size; only a response head must fit in it.
+        .input_buffer_size(BUFFER_BYTES)
+        .output_buffer_size(BUFFER_BYTES)
         .user_agent(format!("dq/{}", env!("CARGO_PKG_VERSION")))
         .build()
         .into()

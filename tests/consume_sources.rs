@@ -179,3 +179,24 @@ fn consume_falls_back_to_polling_a_source_that_answers_at_once() {
     assert!((2..=15).contains(&claims), "{claims} claims");
     assert!(child.wait_with_output().unwrap().status.success());
 }
+
+#[test]
+fn consume_reads_answers_far_larger_than_its_connection_buffers() {
+    let fake = FakeDiscord::start();
+    let source = FakeSource::start(Mode::Api);
+    // Ten events of 60 KiB each: a 600 KiB answer through a 16 KiB buffer.
+    for id in 1..=10 {
+        source.add(id, "job_done", json!({"text": "x".repeat(60 * 1024)}));
+    }
+    let output = dq()
+        .args(["consume", "--once", "--webhook", &fake.webhook_url()])
+        .args(["--source", &source.url()])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(source.processed(), (1..=10).collect::<Vec<_>>());
+}
