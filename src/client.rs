@@ -253,7 +253,7 @@ impl HttpSource {
 }
 
 /// A source URL without the trailing `/` or `/discord` users may paste.
-fn base_url(url: &str) -> String {
+pub fn base_url(url: &str) -> String {
     url.trim()
         .trim_end_matches('/')
         .trim_end_matches("/discord")

@@ -352,7 +352,7 @@ fn announce(request: &mut Request, consumer: &Consumer) -> Reply {
         Err(why) => return Reply::error(400, why),
     };
     match consumer.announce(&announcement.url, token, clean_name(&announcement.name)) {
-        Ok((announced, _)) => Reply::json(200, &announced),
+        Ok(announced) => Reply::json(200, &announced),
         Err(Refusal::Invalid(why)) => Reply::error(400, why),
         Err(Refusal::Full(limit)) => Reply::error(
             503,

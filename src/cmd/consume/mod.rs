@@ -41,34 +41,7 @@ pub fn run(settings: &Settings, args: ConsumeArgs) -> Result<ExitCode> {
         CliLang::Es => Lang::Es,
         CliLang::En => Lang::En,
     };
-    let target = if args.dry_run {
-        None
-    } else if let Some(url) = &args.webhook {
-        let url = discord::webhook_url(url, &args.discord_api)
-            .map_err(|error| UsageError(format!("--webhook: {error}")))?;
-        Some(Target::Webhook { url })
-    } else if let Some(token) = &args.bot_token {
-        Some(Target::Bot {
-            token: token.trim().to_string(),
-            api: args.discord_api.trim_end_matches('/').to_string(),
-        })
-    } else {
-        return Err(UsageError(format!(
-            "nothing to deliver to: set {} or {}, or use --dry-run (dq setup checks and saves \
-             a webhook)",
-            settings.config.hint("webhook"),
-            settings.config.hint("bot-token")
-        ))
-        .into());
-    };
-    let by_user = matches!(target, Some(Target::Bot { .. }));
-    let sink = target.map(|target| {
-        Arc::new(Mutex::new(Sink::new(
-            target,
-            DISCORD_TIMEOUT,
-            Arc::clone(&stop),
-        )))
-    });
+    let (sink, by_user) = sink(settings, &args, &stop)?;
 
     let statics = static_sources(&args)?;
     let announce_key = announce_key(args.announce_key.as_deref(), args.once)?;
@@ -184,6 +157,44 @@ pub fn run(settings: &Settings, args: ConsumeArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The one Discord sink every worker shares (none with `--dry-run`), and whether it sends
+/// direct messages (events are then grouped by user).
+fn sink(
+    settings: &Settings,
+    args: &ConsumeArgs,
+    stop: &Arc<AtomicBool>,
+) -> Result<(Option<Arc<Mutex<Sink>>>, bool)> {
+    let target = if args.dry_run {
+        None
+    } else if let Some(url) = &args.webhook {
+        let url = discord::webhook_url(url, &args.discord_api)
+            .map_err(|error| UsageError(format!("--webhook: {error}")))?;
+        Some(Target::Webhook { url })
+    } else if let Some(token) = &args.bot_token {
+        Some(Target::Bot {
+            token: token.trim().to_string(),
+            api: args.discord_api.trim_end_matches('/').to_string(),
+        })
+    } else {
+        return Err(UsageError(format!(
+            "nothing to deliver to: set {} or {}, or use --dry-run (dq setup checks and saves \
+             a webhook)",
+            settings.config.hint("webhook"),
+            settings.config.hint("bot-token")
+        ))
+        .into());
+    };
+    let by_user = matches!(target, Some(Target::Bot { .. }));
+    let sink = target.map(|target| {
+        Arc::new(Mutex::new(Sink::new(
+            target,
+            DISCORD_TIMEOUT,
+            Arc::clone(stop),
+        )))
+    });
+    Ok((sink, by_user))
+}
+
 /// The `--source` sources, each with its own token and headers or else `--token` and
 /// `--header`.
 fn static_sources(args: &ConsumeArgs) -> Result<Vec<SourceConfig>, UsageError> {
@@ -210,10 +221,10 @@ fn static_sources(args: &ConsumeArgs) -> Result<Vec<SourceConfig>, UsageError> {
             .filter(|(name, _)| !own.contains(&name.to_ascii_lowercase()))
             .cloned();
         source.headers = defaults.chain(source.headers).collect();
-        let base = HttpSource::new(source.clone()).url().to_string();
+        let base = client::base_url(&source.url);
         if sources
             .iter()
-            .any(|known| HttpSource::new(known.clone()).url() == base)
+            .any(|known| client::base_url(&known.url) == base)
         {
             eprintln!(
                 "dq: source {} is given twice; delivering from it once",
@@ -298,7 +309,7 @@ impl Consumer {
         url: &str,
         token: Option<String>,
         name: String,
-    ) -> Result<(Announced, Arc<Entry>), Refusal> {
+    ) -> Result<Announced, Refusal> {
         let url = client::normalize_source_url(url, self.allow_http).map_err(Refusal::Invalid)?;
         let name = if name.is_empty() {
             url.split("://")
@@ -342,13 +353,12 @@ impl Consumer {
                 ("registered", entry)
             }
         };
-        let announced = Announced {
+        Ok(Announced {
             success: true,
             status: status.into(),
             url: entry.label.clone(),
             name: entry.name(),
-        };
-        Ok((announced, entry))
+        })
     }
 
     fn registry(&self) -> &Registry {
