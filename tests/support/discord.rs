@@ -8,6 +8,10 @@
 //! - `POST /api/v10/channels/{id}/messages` creates a message; with `nonce` and
 //!   `enforce_nonce: true`, a nonce already used in that channel returns the existing message
 //!   and creates no second one.
+//! - `GET /api/v10/webhooks/{id}/{token}` ("Get Webhook with Token") describes the webhook
+//!   (404 10015 for an unknown one, 401 50027 for a wrong token); `GET /api/v10/users/@me` and
+//!   `GET /api/v10/users/{id}` describe the bot and a user (401 without a valid bot token,
+//!   404 10013 for `Config::unknown_users`).
 //! - Every message is checked against Discord's limits; one that breaks any answers 400
 //!   `{"code": 50035, "message": "Invalid Form Body"}`.
 //! - With `Config::rate_limit`, each bucket (a webhook, a channel, DM creation) allows N
@@ -38,6 +42,13 @@ use serde_json::{json, Value};
 /// The webhook `webhook_url()` points to.
 pub const WEBHOOK_ID: &str = "1111";
 pub const WEBHOOK_TOKEN: &str = "webhook-token";
+/// What "Get Webhook with Token" says of that webhook.
+pub const WEBHOOK_NAME: &str = "dq alerts";
+pub const WEBHOOK_CHANNEL: &str = "2222";
+pub const WEBHOOK_GUILD: &str = "3333";
+/// The bot's own user, as "Get Current User" describes it.
+pub const BOT_ID: &str = "4444";
+pub const BOT_NAME: &str = "dq-bot";
 
 /// Behaviour that lasts until changed.
 #[derive(Debug, Clone, Default)]
@@ -50,6 +61,8 @@ pub struct Config {
     pub closed_dms: Vec<String>,
     /// When set, bot requests must carry `Authorization: Bot <this>` or get 401.
     pub bot_token: Option<String>,
+    /// User ids "Get User" does not know: 404 `{"code": 10013, "message": "Unknown User"}`.
+    pub unknown_users: Vec<String>,
     /// Wait this long before answering any request.
     pub delay: Duration,
     /// Faults drawn at random for message requests while no queued fault is waiting.
@@ -473,6 +486,9 @@ fn route(state: &mut State, request: &Request, body: &Value) -> Reply {
         .trim_start_matches("/api/v10/")
         .split('/')
         .collect();
+    if request.method == "GET" {
+        return read_route(state, request, &segments);
+    }
     if request.method != "POST" {
         return error(405, 0, "405: Method Not Allowed");
     }
@@ -585,6 +601,61 @@ fn route(state: &mut State, request: &Request, body: &Value) -> Reply {
             with_headers(ok(message), headers)
         }
         _ => error(404, 0, "404: Not Found"),
+    }
+}
+
+/// The GET routes that post nothing: "Get Webhook with Token" (no authentication), "Get
+/// Current User" and "Get User" (a bot token).
+fn read_route(state: &mut State, request: &Request, segments: &[&str]) -> Reply {
+    match segments {
+        ["webhooks", id, token] => {
+            if state.config.unknown_webhook || *id != WEBHOOK_ID {
+                return error(404, 10015, "Unknown Webhook");
+            }
+            if *token != WEBHOOK_TOKEN {
+                return error(401, 50027, "Invalid Webhook Token");
+            }
+            // Discord returns no `user` here, and the token it was asked with.
+            ok(json!({
+                "id": WEBHOOK_ID,
+                "type": 1,
+                "guild_id": WEBHOOK_GUILD,
+                "channel_id": WEBHOOK_CHANNEL,
+                "name": WEBHOOK_NAME,
+                "avatar": null,
+                "application_id": null,
+                "token": WEBHOOK_TOKEN,
+            }))
+        }
+        ["users", "@me"] => {
+            if let Some(reply) = check_bot(state, request).or_else(|| require_bot(request)) {
+                return reply;
+            }
+            ok(json!({ "id": BOT_ID, "username": BOT_NAME, "discriminator": "0", "bot": true }))
+        }
+        ["users", id] => {
+            if let Some(reply) = check_bot(state, request).or_else(|| require_bot(request)) {
+                return reply;
+            }
+            if state.config.unknown_users.iter().any(|user| user == id) {
+                return error(404, 10013, "Unknown User");
+            }
+            ok(json!({ "id": id, "username": format!("user{id}"), "discriminator": "0" }))
+        }
+        _ => error(404, 0, "404: Not Found"),
+    }
+}
+
+/// A bot route asked without any `Authorization: Bot ...` header: 401, as Discord answers.
+fn require_bot(request: &Request) -> Option<Reply> {
+    let given = request
+        .headers
+        .iter()
+        .find(|(name, _)| name == "authorization")
+        .map(|(_, value)| value.as_str());
+    match given {
+        Some(value) if value.starts_with("Bot ") && value.len() > 4 => None,
+        _ => Some(error(401, 0, "401: Unauthorized")),
     }
 }
 
