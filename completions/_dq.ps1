@@ -39,6 +39,7 @@ Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
             [CompletionResult]::new('consume', 'consume', [CompletionResultType]::ParameterValue, 'Deliver events to Discord (from dq servers, or the local database)')
             [CompletionResult]::new('render', 'render', [CompletionResultType]::ParameterValue, 'Print the message `dq consume` would send for an event; stores nothing')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
+            [CompletionResult]::new('setup', 'setup', [CompletionResultType]::ParameterValue, 'Connect dq to Discord: check the webhook or bot token, send a test notification, and write the config file')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show or change the settings of the config file')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -432,6 +433,25 @@ Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'dq;setup' {
+            [CompletionResult]::new('--webhook', '--webhook', [CompletionResultType]::ParameterName, 'Discord channel webhook URL to check and save')
+            [CompletionResult]::new('--bot-token', '--bot-token', [CompletionResultType]::ParameterName, 'Bot token to check and save: events are then sent as direct messages to --user-id')
+            [CompletionResult]::new('--user-id', '--user-id', [CompletionResultType]::ParameterName, 'Discord user to notify (needed with --bot-token)')
+            [CompletionResult]::new('--discord-api', '--discord-api', [CompletionResultType]::ParameterName, 'Base URL of Discord''s API')
+            [CompletionResult]::new('--layout', '--layout', [CompletionResultType]::ParameterName, 'What to print to run next [default: codespace in a Codespace, else one-machine]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
+            [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Failed attempts after which an event is dead-lettered')
+            [CompletionResult]::new('--busy-timeout-ms', '--busy-timeout-ms', [CompletionResultType]::ParameterName, 'How long to wait for another process''s lock on the database, in milliseconds')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Ask nothing: check what the flags, environment and file give, and fail (exit 1, nothing written) if it is missing or wrong')
+            [CompletionResult]::new('--test', '--test', [CompletionResultType]::ParameterName, 'Send a test notification through the queue (with --yes; otherwise setup asks)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document instead of text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'dq;config' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
@@ -554,6 +574,7 @@ Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
             [CompletionResult]::new('consume', 'consume', [CompletionResultType]::ParameterValue, 'Deliver events to Discord (from dq servers, or the local database)')
             [CompletionResult]::new('render', 'render', [CompletionResultType]::ParameterValue, 'Print the message `dq consume` would send for an event; stores nothing')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
+            [CompletionResult]::new('setup', 'setup', [CompletionResultType]::ParameterValue, 'Connect dq to Discord: check the webhook or bot token, send a test notification, and write the config file')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show or change the settings of the config file')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -615,6 +636,9 @@ Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
             break
         }
         'dq;help;completions' {
+            break
+        }
+        'dq;help;setup' {
             break
         }
         'dq;help;config' {

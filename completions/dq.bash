@@ -46,6 +46,9 @@ _dq() {
             dq,serve)
                 cmd="dq__subcmd__serve"
                 ;;
+            dq,setup)
+                cmd="dq__subcmd__setup"
+                ;;
             dq,stats)
                 cmd="dq__subcmd__stats"
                 ;;
@@ -108,6 +111,9 @@ _dq() {
                 ;;
             dq__subcmd__help,serve)
                 cmd="dq__subcmd__help__subcmd__serve"
+                ;;
+            dq__subcmd__help,setup)
+                cmd="dq__subcmd__help__subcmd__setup"
                 ;;
             dq__subcmd__help,stats)
                 cmd="dq__subcmd__help__subcmd__stats"
@@ -209,7 +215,7 @@ _dq() {
 
     case "${cmd}" in
         dq)
-            opts="-h -V --config --db --json --max-attempts --busy-timeout-ms --help --version publish stats failed retry cleanup serve consume render completions config help"
+            opts="-h -V --config --db --json --max-attempts --busy-timeout-ms --help --version publish stats failed retry cleanup serve consume render completions setup config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -965,7 +971,7 @@ _dq() {
             return 0
             ;;
         dq__subcmd__help)
-            opts="publish stats failed retry cleanup serve consume render completions config help"
+            opts="publish stats failed retry cleanup serve consume render completions setup config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1273,6 +1279,20 @@ _dq() {
             return 0
             ;;
         dq__subcmd__help__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dq__subcmd__help__subcmd__setup)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2465,6 +2485,78 @@ _dq() {
                     ;;
                 --retry-backoff)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --db)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --max-attempts)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --busy-timeout-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dq__subcmd__setup)
+            opts="-h -V --webhook --bot-token --user-id --discord-api --yes --test --layout --config --db --json --max-attempts --busy-timeout-ms --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --webhook)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bot-token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --discord-api)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --layout)
+                    COMPREPLY=($(compgen -W "one-machine codespace" -- "${cur}"))
                     return 0
                     ;;
                 --config)

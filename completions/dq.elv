@@ -36,6 +36,7 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand consume 'Deliver events to Discord (from dq servers, or the local database)'
             cand render 'Print the message `dq consume` would send for an event; stores nothing'
             cand completions 'Print a shell completion script'
+            cand setup 'Connect dq to Discord: check the webhook or bot token, send a test notification, and write the config file'
             cand config 'Show or change the settings of the config file'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -401,6 +402,24 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'dq;setup'= {
+            cand --webhook 'Discord channel webhook URL to check and save'
+            cand --bot-token 'Bot token to check and save: events are then sent as direct messages to --user-id'
+            cand --user-id 'Discord user to notify (needed with --bot-token)'
+            cand --discord-api 'Base URL of Discord''s API'
+            cand --layout 'What to print to run next [default: codespace in a Codespace, else one-machine]'
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
+            cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
+            cand --max-attempts 'Failed attempts after which an event is dead-lettered'
+            cand --busy-timeout-ms 'How long to wait for another process''s lock on the database, in milliseconds'
+            cand --yes 'Ask nothing: check what the flags, environment and file give, and fail (exit 1, nothing written) if it is missing or wrong'
+            cand --test 'Send a test notification through the queue (with --yes; otherwise setup asks)'
+            cand --json 'Print one JSON document instead of text'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'dq;config'= {
             cand --config 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]'
             cand --db 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]'
@@ -512,6 +531,7 @@ set edit:completion:arg-completer[dq] = {|@words|
             cand consume 'Deliver events to Discord (from dq servers, or the local database)'
             cand render 'Print the message `dq consume` would send for an event; stores nothing'
             cand completions 'Print a shell completion script'
+            cand setup 'Connect dq to Discord: check the webhook or bot token, send a test notification, and write the config file'
             cand config 'Show or change the settings of the config file'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -556,6 +576,8 @@ set edit:completion:arg-completer[dq] = {|@words|
         &'dq;help;render'= {
         }
         &'dq;help;completions'= {
+        }
+        &'dq;help;setup'= {
         }
         &'dq;help;config'= {
             cand set 'Set KEY to VALUE in the config file (a list takes a comma-separated VALUE)'

@@ -40,6 +40,7 @@ complete -c dq -n "__fish_dq_needs_command" -f -a "serve" -d 'Serve the queue ov
 complete -c dq -n "__fish_dq_needs_command" -f -a "consume" -d 'Deliver events to Discord (from dq servers, or the local database)'
 complete -c dq -n "__fish_dq_needs_command" -f -a "render" -d 'Print the message `dq consume` would send for an event; stores nothing'
 complete -c dq -n "__fish_dq_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c dq -n "__fish_dq_needs_command" -f -a "setup" -d 'Connect dq to Discord: check the webhook or bot token, send a test notification, and write the config file'
 complete -c dq -n "__fish_dq_needs_command" -f -a "config" -d 'Show or change the settings of the config file'
 complete -c dq -n "__fish_dq_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dq -n "__fish_dq_using_subcommand publish; and not __fish_seen_subcommand_from backup-error backup-success minecraft-status codespace-status event message batch test help" -l user-id -d 'Discord user to notify (may be empty for webhook delivery)' -r
@@ -353,6 +354,21 @@ complete -c dq -n "__fish_dq_using_subcommand completions" -l busy-timeout-ms -d
 complete -c dq -n "__fish_dq_using_subcommand completions" -l json -d 'Print one JSON document instead of text'
 complete -c dq -n "__fish_dq_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c dq -n "__fish_dq_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c dq -n "__fish_dq_using_subcommand setup" -l webhook -d 'Discord channel webhook URL to check and save' -r
+complete -c dq -n "__fish_dq_using_subcommand setup" -l bot-token -d 'Bot token to check and save: events are then sent as direct messages to --user-id' -r
+complete -c dq -n "__fish_dq_using_subcommand setup" -l user-id -d 'Discord user to notify (needed with --bot-token)' -r
+complete -c dq -n "__fish_dq_using_subcommand setup" -l discord-api -d 'Base URL of Discord\'s API' -r
+complete -c dq -n "__fish_dq_using_subcommand setup" -l layout -d 'What to print to run next [default: codespace in a Codespace, else one-machine]' -r -f -a "one-machine\t'Events are published and delivered on this machine (`dq consume` here)'
+codespace\t'Events happen here (a Codespace) and another machine delivers them (`dq serve` here, `dq consume --source` there)'"
+complete -c dq -n "__fish_dq_using_subcommand setup" -l config -d 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]' -r -F
+complete -c dq -n "__fish_dq_using_subcommand setup" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
+complete -c dq -n "__fish_dq_using_subcommand setup" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
+complete -c dq -n "__fish_dq_using_subcommand setup" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
+complete -c dq -n "__fish_dq_using_subcommand setup" -l yes -d 'Ask nothing: check what the flags, environment and file give, and fail (exit 1, nothing written) if it is missing or wrong'
+complete -c dq -n "__fish_dq_using_subcommand setup" -l test -d 'Send a test notification through the queue (with --yes; otherwise setup asks)'
+complete -c dq -n "__fish_dq_using_subcommand setup" -l json -d 'Print one JSON document instead of text'
+complete -c dq -n "__fish_dq_using_subcommand setup" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dq -n "__fish_dq_using_subcommand setup" -s V -l version -d 'Print version'
 complete -c dq -n "__fish_dq_using_subcommand config; and not __fish_seen_subcommand_from set unset path show help" -l config -d 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand config; and not __fish_seen_subcommand_from set unset path show help" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand config; and not __fish_seen_subcommand_from set unset path show help" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
@@ -423,17 +439,18 @@ complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand
 complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "path" -d 'Print where the config file is'
 complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print every setting: its value and where it comes from (flag, env, file or default); takes every setting\'s flag, to show what a command given it would use'
 complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions config help" -f -a "publish" -d 'Store an event in the local queue (prints its id)'
-complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions config help" -f -a "stats" -d 'Count events by state and show the configuration dq sees'
-complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions config help" -f -a "failed" -d 'List dead-lettered events'
-complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions config help" -f -a "retry" -d 'Put dead-lettered events back in the queue'
-complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions config help" -f -a "cleanup" -d 'Delete old processed events'
-complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions config help" -f -a "serve" -d 'Serve the queue over HTTP (for `dq consume` and the original bot)'
-complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions config help" -f -a "consume" -d 'Deliver events to Discord (from dq servers, or the local database)'
-complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions config help" -f -a "render" -d 'Print the message `dq consume` would send for an event; stores nothing'
-complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions config help" -f -a "completions" -d 'Print a shell completion script'
-complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions config help" -f -a "config" -d 'Show or change the settings of the config file'
-complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions config help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions setup config help" -f -a "publish" -d 'Store an event in the local queue (prints its id)'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions setup config help" -f -a "stats" -d 'Count events by state and show the configuration dq sees'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions setup config help" -f -a "failed" -d 'List dead-lettered events'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions setup config help" -f -a "retry" -d 'Put dead-lettered events back in the queue'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions setup config help" -f -a "cleanup" -d 'Delete old processed events'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions setup config help" -f -a "serve" -d 'Serve the queue over HTTP (for `dq consume` and the original bot)'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions setup config help" -f -a "consume" -d 'Deliver events to Discord (from dq servers, or the local database)'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions setup config help" -f -a "render" -d 'Print the message `dq consume` would send for an event; stores nothing'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions setup config help" -f -a "completions" -d 'Print a shell completion script'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions setup config help" -f -a "setup" -d 'Connect dq to Discord: check the webhook or bot token, send a test notification, and write the config file'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions setup config help" -f -a "config" -d 'Show or change the settings of the config file'
+complete -c dq -n "__fish_dq_using_subcommand help; and not __fish_seen_subcommand_from publish stats failed retry cleanup serve consume render completions setup config help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dq -n "__fish_dq_using_subcommand help; and __fish_seen_subcommand_from publish" -f -a "backup-error" -d 'A backup failed'
 complete -c dq -n "__fish_dq_using_subcommand help; and __fish_seen_subcommand_from publish" -f -a "backup-success" -d 'A backup finished'
 complete -c dq -n "__fish_dq_using_subcommand help; and __fish_seen_subcommand_from publish" -f -a "minecraft-status" -d 'The Minecraft server changed state'

@@ -111,6 +111,9 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Show or change the settings of the config file
     Config(ConfigArgs),
+    /// Connect dq to Discord: check the webhook or bot token, send a test notification, and
+    /// write the config file
+    Setup(SetupArgs),
 }
 
 /// The whole command line: the derive definition, plus a copy of every setting's flag on
@@ -664,6 +667,70 @@ pub enum ConfigAction {
     Unset { key: String },
     /// Print where the config file is
     Path,
+}
+
+/// `dq setup`: what to check and save. Each setting flag has its env twin, so setup also picks
+/// up (and checks) what the environment or the file already holds.
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// Discord channel webhook URL to check and save
+    #[arg(
+        long,
+        env = "DISCORD_WEBHOOK_URL",
+        value_name = "URL",
+        hide_env_values = true,
+        conflicts_with = "bot_token"
+    )]
+    pub webhook: Option<String>,
+
+    /// Bot token to check and save: events are then sent as direct messages to --user-id
+    #[arg(
+        long,
+        env = "DISCORD_BOT_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub bot_token: Option<String>,
+
+    /// Discord user to notify (needed with --bot-token)
+    #[arg(
+        long,
+        env = "DISCORD_USER_ID",
+        hide_env_values = true,
+        value_name = "ID"
+    )]
+    pub user_id: Option<String>,
+
+    /// Base URL of Discord's API
+    #[arg(
+        long,
+        env = "DISCORD_API_BASE",
+        default_value = crate::discord::DEFAULT_API_BASE,
+        value_name = "URL"
+    )]
+    pub discord_api: String,
+
+    /// Ask nothing: check what the flags, environment and file give, and fail (exit 1, nothing
+    /// written) if it is missing or wrong
+    #[arg(long)]
+    pub yes: bool,
+
+    /// Send a test notification through the queue (with --yes; otherwise setup asks)
+    #[arg(long)]
+    pub test: bool,
+
+    /// What to print to run next [default: codespace in a Codespace, else one-machine]
+    #[arg(long, value_enum)]
+    pub layout: Option<Layout>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Layout {
+    /// Events are published and delivered on this machine (`dq consume` here)
+    OneMachine,
+    /// Events happen here (a Codespace) and another machine delivers them (`dq serve` here,
+    /// `dq consume --source` there)
+    Codespace,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod client;
 pub mod cmd;
 pub mod config;
+pub mod credentials;
 pub mod discord;
 pub mod event;
 pub mod render;

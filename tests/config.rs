@@ -326,6 +326,7 @@ fn refused_by_every_command(setup: &Setup, needle: &str) {
         &["consume", "--once", "--dry-run"],
         &["completions", "bash"],
         &["config", "show"],
+        &["setup", "--yes", "--webhook", WEBHOOK],
     ];
     for args in commands {
         let message = fails(setup.dq().args(*args), USAGE, needle);

@@ -77,6 +77,17 @@ const SECRET_FLAGS: &[(&[&str], &str, &str, &str)] = &[
         "DQ_ANNOUNCE_KEY",
         ANNOUNCE_KEY,
     ),
+    (&["setup"], "--webhook", "DISCORD_WEBHOOK_URL", WEBHOOK),
+    (&["setup"], "--bot-token", "DISCORD_BOT_TOKEN", BOT_TOKEN),
+    (&["setup"], "--user-id", "DISCORD_USER_ID", USER_ID),
+    (
+        &["config", "show"],
+        "--webhook",
+        "DISCORD_WEBHOOK_URL",
+        WEBHOOK,
+    ),
+    (&["config", "show"], "--token", "DQ_TOKEN", TOKEN),
+    (&["config", "show"], "--header", "DQ_HEADER", HEADER),
 ];
 
 /// Every subcommand whose `--help` is checked.
@@ -97,6 +108,9 @@ const SUBCOMMANDS: &[&[&str]] = &[
     &["serve"],
     &["consume"],
     &["completions"],
+    &["config", "show"],
+    &["config", "set"],
+    &["setup"],
 ];
 
 fn assert_no_secret(context: &str, text: &str) {

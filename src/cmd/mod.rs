@@ -20,6 +20,7 @@ mod consume;
 mod publish;
 mod render;
 mod serve;
+mod setup;
 
 /// An error of use found after parsing (a bad batch line, a payload too large): exit code 2.
 #[derive(Debug)]
@@ -136,6 +137,7 @@ pub fn run(invocation: Invocation) -> Result<ExitCode> {
         Command::Serve(args) => serve::run(&settings, &args),
         Command::Consume(args) => consume::run(&settings, args),
         Command::Config(args) => config::run(&settings, &args),
+        Command::Setup(args) => setup::run(&settings, &args),
     }
 }
 
