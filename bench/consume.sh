@@ -15,6 +15,9 @@ cargo build --release --locked --quiet --bin dq --example fake_discord
 DQ=$PWD/target/release/dq
 FAKE=$PWD/target/release/examples/fake_discord
 WORK=$(mktemp -d)
+# The developer's config file stays out of the measurement.
+unset DQ_CONFIG
+export XDG_CONFIG_HOME=$WORK/no-config
 PIDS=()
 cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done

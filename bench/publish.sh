@@ -23,6 +23,9 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # Keep the developer's settings out of the measurement.
 unset DQ_DB DISCORD_USER_ID CODESPACE_NAME DQ_MAX_ATTEMPTS DQ_BUSY_TIMEOUT_MS
+# Nor their config file.
+unset DQ_CONFIG
+export XDG_CONFIG_HOME=$work/no-config
 
 dq_db=$work/dq.db
 floor_db=$work/floor.db

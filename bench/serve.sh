@@ -20,6 +20,9 @@ WORK=$(mktemp -d)
 trap 'cat "$WORK/serve.err" >&2; kill "$SERVE_PID" 2>/dev/null || true; wait "$SERVE_PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 export DQ_DB=$WORK/events.db DQ_TOKEN=bench-token-0123456789abcdef
 unset DQ_NO_AUTH DQ_BIND
+# Nor the developer's config file.
+unset DQ_CONFIG
+export XDG_CONFIG_HOME=$WORK/no-config
 
 python3 -c 'import json
 for n in range(50): print(json.dumps({"event_type": "custom", "payload": {"n": n, "text": "x" * 100}}))' \

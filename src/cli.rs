@@ -120,16 +120,20 @@ pub enum Command {
 /// `dq config show`, found in the definition itself (`config::keys`), so a flag added anywhere
 /// with an `env =` twin is there too.
 pub fn command() -> clap::Command {
-    let command = Cli::command();
-    let mut built = command.clone();
+    let mut built = Cli::command();
     built.build();
-    let flags: Vec<clap::Arg> = crate::config::keys::settings(&built)
-        .into_iter()
+    with_show_flags(&crate::config::keys::settings(&built))
+}
+
+/// The derive definition with `settings` (found in it) added to `dq config show`.
+pub fn with_show_flags(settings: &[crate::config::Setting]) -> clap::Command {
+    let flags: Vec<clap::Arg> = settings
+        .iter()
         // Global flags (`--db`) are in `config show` already.
         .filter(|setting| !setting.global)
-        .map(|setting| setting.arg.help_heading("Settings"))
+        .map(|setting| setting.arg.clone().help_heading("Settings"))
         .collect();
-    command.mut_subcommand("config", |config| {
+    Cli::command().mut_subcommand("config", |config| {
         config.mut_subcommand("show", |show| show.args(flags))
     })
 }

@@ -148,14 +148,12 @@ fn set(config: &Config, key: &str, value: &str) -> Result<ExitCode> {
         }],
     )?;
     // The whole new file must be one every command accepts, or nothing is written.
-    let mut command = crate::cli::command();
-    command.build();
     file::check(
         path.clone(),
         config.file.origin,
         edited.clone(),
         &config.settings,
-        &command,
+        &config.command,
     )?;
     edit::write(&path, &edited)?;
     print(&format!("Set {} in {}.\n", setting.key, path.display()))?;
@@ -173,11 +171,13 @@ fn unset(config: &Config, key: &str) -> Result<ExitCode> {
     let edited = edit::apply(&path, &text, &[Change::Unset { key: key.into() }])?;
     edit::write(&path, &edited)?;
     print(&format!("Removed {key} from {}.\n", path.display()))?;
-    let mut command = crate::cli::command();
-    command.build();
-    if let Err(FileError(problem)) =
-        file::check(path, config.file.origin, edited, &config.settings, &command)
-    {
+    if let Err(FileError(problem)) = file::check(
+        path,
+        config.file.origin,
+        edited,
+        &config.settings,
+        &config.command,
+    ) {
         eprintln!("dq: warning: the file still has a problem: {problem}");
     }
     Ok(ExitCode::SUCCESS)

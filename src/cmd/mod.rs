@@ -92,7 +92,7 @@ impl Settings {
 }
 
 /// `$XDG_DATA_HOME/dq/events.db`, else `~/.local/share/dq/events.db`.
-pub fn default_db_path() -> Result<PathBuf> {
+fn default_db_path() -> Result<PathBuf> {
     let data_home = std::env::var_os("XDG_DATA_HOME")
         .filter(|value| !value.is_empty())
         .map(PathBuf::from)

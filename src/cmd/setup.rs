@@ -358,14 +358,12 @@ fn write_config(
     }
     let text = file::read_text(path, Origin::Default)?.unwrap_or_default();
     let edited = edit::apply(path, &text, &changes)?;
-    let mut command = crate::cli::command();
-    command.build();
     file::check(
         path.to_path_buf(),
         config.file.origin,
         edited.clone(),
         &config.settings,
-        &command,
+        &config.command,
     )?;
     edit::write(path, &edited)?;
     Ok(changes

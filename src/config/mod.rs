@@ -27,7 +27,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use clap::parser::ValueSource;
-use clap::{ArgMatches, FromArgMatches};
+use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
 pub use file::{Entry, File, FileError, Origin};
 pub use keys::{Kind, Setting};
@@ -49,6 +49,9 @@ pub struct Invocation {
 pub struct Config {
     pub file: File,
     pub settings: Vec<Setting>,
+    /// The command line's definition, built, which the file is checked against (again by
+    /// `dq config set` and `dq setup` before they write it).
+    pub command: clap::Command,
 }
 
 /// Where a setting's value comes from.
@@ -95,10 +98,12 @@ impl From<FileError> for ParseError {
 /// Parses `args` (the program name first) with the config file applied.
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, ParseError> {
     let args: Vec<OsString> = args.into_iter().collect();
-    let command = cli::command();
-    let mut built = command.clone();
+    // Built (global flags copied into every subcommand) to find the settings and check the
+    // file; `config show`'s copies of the flags are not needed for that.
+    let mut built = Cli::command();
     built.build();
     let settings = keys::settings(&built);
+    let command = cli::with_show_flags(&settings);
     let first = command.clone().try_get_matches_from(&args)?;
     let located = file::locate(named_file(&first));
     let (path, origin) = located.unwrap_or((PathBuf::new(), Origin::Default));
@@ -117,7 +122,11 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, Par
     Ok(Invocation {
         cli,
         matches,
-        config: Config { file, settings },
+        config: Config {
+            file,
+            settings,
+            command: built,
+        },
     })
 }
 
