@@ -120,9 +120,7 @@ pub enum Command {
 /// `dq config show`, found in the definition itself (`config::keys`), so a flag added anywhere
 /// with an `env =` twin is there too.
 pub fn command() -> clap::Command {
-    let mut built = Cli::command();
-    built.build();
-    with_show_flags(&crate::config::keys::settings(&built))
+    with_show_flags(&crate::config::keys::settings(&Cli::command()))
 }
 
 /// The derive definition with `settings` (found in it) added to `dq config show`.

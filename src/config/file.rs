@@ -166,7 +166,7 @@ pub fn read_text(path: &Path, origin: Origin) -> Result<Option<String>, FileErro
     }
 }
 
-/// Reads and checks the file. `command` is the whole command line, built.
+/// Reads and checks the file against `command`, the whole command line.
 pub fn load(
     path: PathBuf,
     origin: Origin,

@@ -76,54 +76,62 @@ impl Setting {
     }
 }
 
-/// Every setting of `command`, which must be built (`Command::build`, so global flags are in
-/// each subcommand), in the order the help lists them: the global ones, then each
-/// subcommand's.
+/// Every setting of `command` (built or not), in the order the help lists them: the global
+/// ones, then each subcommand's.
 pub fn settings(command: &Command) -> Vec<Setting> {
     let mut settings: Vec<Setting> = Vec::new();
-    collect(command, None, &mut settings);
+    collect(command, None, &[], &mut settings);
     settings
 }
 
-/// `path` is the subcommand's name after `dq` (`config show`), `None` for `dq` itself.
-fn collect(command: &Command, path: Option<&str>, settings: &mut Vec<Setting>) {
+/// `path` is the subcommand's name after `dq` (`config show`), `None` for `dq` itself;
+/// `inherited` the global flags of the commands above it, which it takes too (a built command
+/// has them among its own already).
+fn collect(command: &Command, path: Option<&str>, inherited: &[&Arg], settings: &mut Vec<Setting>) {
     let name = path.unwrap_or("dq");
-    for arg in command.get_arguments() {
-        let Some(setting) = setting_of(arg) else {
+    // `config show` only mirrors the others' flags.
+    let mirror = name == "config show";
+    for arg in inherited.iter().copied().chain(command.get_arguments()) {
+        let Some(key) = key_of(arg) else {
             continue;
         };
-        // `config show` only mirrors the others' flags.
-        let mirror = name == "config show";
-        match settings.iter_mut().find(|known| known.key == setting.key) {
+        match settings.iter_mut().find(|known| known.key == key) {
             Some(known) => {
                 if !mirror && !known.commands.iter().any(|known| known == name) {
                     known.commands.push(name.to_string());
                 }
             }
-            None => settings.push(Setting {
+            None => settings.extend(setting_of(arg).map(|setting| Setting {
                 commands: vec![name.to_string()],
                 global: path.is_none() && arg.is_global_set(),
                 ..setting
-            }),
+            })),
         }
     }
+    let mut globals: Vec<&Arg> = inherited.to_vec();
+    globals.extend(command.get_arguments().filter(|arg| arg.is_global_set()));
     for subcommand in command.get_subcommands() {
         let path = match path {
             Some(path) => format!("{path} {}", subcommand.get_name()),
             None => subcommand.get_name().to_string(),
         };
-        collect(subcommand, Some(&path), settings);
+        collect(subcommand, Some(&path), &globals, settings);
     }
+}
+
+/// The key of the setting `arg` stands for, if it is one.
+fn key_of(arg: &Arg) -> Option<String> {
+    arg.get_env()?;
+    arg.get_long()?;
+    let key = arg.get_id().as_str().replace('_', "-");
+    (!NOT_KEYS.contains(&key.as_str())).then_some(key)
 }
 
 /// The setting `arg` stands for, if it is one.
 pub fn setting_of(arg: &Arg) -> Option<Setting> {
+    let key = key_of(arg)?;
     let env = arg.get_env()?.to_str()?.to_string();
     let long = arg.get_long()?.to_string();
-    let key = arg.get_id().as_str().replace('_', "-");
-    if NOT_KEYS.contains(&key.as_str()) {
-        return None;
-    }
     Some(Setting {
         key,
         id: arg.get_id().as_str().to_string(),
@@ -183,7 +191,7 @@ pub fn standalone(arg: &Arg) -> Arg {
         .group(Resettable::Reset)
 }
 
-/// The flags of `command` (built) that conflict with flag `id`, whichever of the two declares
+/// The flags of `command` that conflict with flag `id`, whichever of the two declares
 /// the conflict.
 pub fn conflicting<'a>(command: &'a Command, id: &str) -> Vec<&'a Arg> {
     let Some(arg) = command.get_arguments().find(|arg| arg.get_id() == id) else {
@@ -289,6 +297,33 @@ mod tests {
         for subcommand in command.get_subcommands() {
             every_option(subcommand, format!("{path} {}", subcommand.get_name()), out);
         }
+    }
+
+    /// `config::parse` finds the settings in the command as defined, without building it (a
+    /// build of every subcommand costs each run a millisecond): the same as in the built one.
+    #[test]
+    fn the_settings_of_the_command_are_those_of_the_built_command() {
+        let summary = |settings: Vec<Setting>| -> Vec<String> {
+            settings
+                .into_iter()
+                .map(|s| {
+                    // A build adds the `help` subcommands, which take every global flag.
+                    let mut commands: Vec<&String> = s
+                        .commands
+                        .iter()
+                        .filter(|path| !path.split(' ').any(|word| word == "help"))
+                        .collect();
+                    commands.sort();
+                    format!(
+                        "{} {} {} {:?} {} {} {:?}",
+                        s.key, s.long, s.env, s.kind, s.secret, s.global, commands
+                    )
+                })
+                .collect()
+        };
+        let unbuilt = summary(settings(&cli::command()));
+        assert_eq!(unbuilt, summary(settings(&built())));
+        assert!(unbuilt.len() > 20, "{unbuilt:?}");
     }
 
     #[test]

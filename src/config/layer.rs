@@ -11,13 +11,13 @@ use clap::{ArgMatches, Command};
 use super::file::File;
 use super::keys;
 
-/// `command` (not built) with the file's values as defaults. `built` is the same command,
-/// built, and `first` what a parse without the file found: a file value yields to a
+/// `command` (not built) with the file's values as defaults. `parsed` is the same command as
+/// the first parse used it, and `first` what that parse found: a file value yields to a
 /// conflicting flag given on the command line or in the environment (a `--bot-token` flag
 /// wins over the file's `webhook`, as it would over a default).
 pub fn apply(
     command: Command,
-    built: &Command,
+    parsed: &Command,
     first: Option<&ArgMatches>,
     file: &File,
 ) -> Command {
@@ -31,7 +31,7 @@ pub fn apply(
         let Some(entry) = file.entry(&id.replace('_', "-")) else {
             continue;
         };
-        if yields(built, first, &id) {
+        if yields(parsed, first, &id) {
             continue;
         }
         let values = entry.values.clone();
@@ -56,7 +56,7 @@ pub fn apply(
         .map(|subcommand| subcommand.get_name().to_string())
         .collect();
     for name in names {
-        let Some(built_subcommand) = built.find_subcommand(&name) else {
+        let Some(parsed_subcommand) = parsed.find_subcommand(&name) else {
             continue;
         };
         let first = first.and_then(|matches| match matches.subcommand() {
@@ -64,18 +64,18 @@ pub fn apply(
             _ => None,
         });
         command = command.mut_subcommand(&name, |subcommand| {
-            apply(subcommand, built_subcommand, first, file)
+            apply(subcommand, parsed_subcommand, first, file)
         });
     }
     command
 }
 
 /// Whether a flag that conflicts with `id` was given explicitly (command line or environment).
-fn yields(built: &Command, first: Option<&ArgMatches>, id: &str) -> bool {
+fn yields(parsed: &Command, first: Option<&ArgMatches>, id: &str) -> bool {
     let Some(first) = first else {
         return false;
     };
-    keys::conflicting(built, id).iter().any(|other| {
+    keys::conflicting(parsed, id).iter().any(|other| {
         matches!(
             source(first, other.get_id().as_str()),
             Some(ValueSource::CommandLine | ValueSource::EnvVariable)

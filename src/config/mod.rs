@@ -49,7 +49,7 @@ pub struct Invocation {
 pub struct Config {
     pub file: File,
     pub settings: Vec<Setting>,
-    /// The command line's definition, built, which the file is checked against (again by
+    /// The command line's definition, which the file is checked against (again by
     /// `dq config set` and `dq setup` before they write it).
     pub command: clap::Command,
 }
@@ -98,25 +98,25 @@ impl From<FileError> for ParseError {
 /// Parses `args` (the program name first) with the config file applied.
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, ParseError> {
     let args: Vec<OsString> = args.into_iter().collect();
-    // Built (global flags copied into every subcommand) to find the settings and check the
-    // file; `config show`'s copies of the flags are not needed for that.
-    let mut built = Cli::command();
-    built.build();
-    let settings = keys::settings(&built);
-    let command = cli::with_show_flags(&settings);
-    let first = command.clone().try_get_matches_from(&args)?;
+    // The command is not built (global flags copied into every subcommand) but where a parse
+    // needs it: building every subcommand would cost each run a millisecond.
+    let settings = keys::settings(&Cli::command());
+    let mut command = cli::with_show_flags(&settings);
+    let first = command.try_get_matches_from_mut(&args)?;
     let located = file::locate(named_file(&first));
     let (path, origin) = located.unwrap_or((PathBuf::new(), Origin::Default));
     // The commands that repair a file read it themselves, so a broken file can be fixed.
     let file = if repairs_the_file(&first) || path.as_os_str().is_empty() {
         File::unread(path, origin)
     } else {
-        file::load(path, origin, &settings, &built)?
+        file::load(path, origin, &settings, &command)?
     };
     let matches = if file.entries.is_empty() {
         first
     } else {
-        layer::apply(command, &built, Some(&first), &file).try_get_matches_from(&args)?
+        // A fresh definition takes the file's values (the parsed one has been built).
+        let fresh = cli::with_show_flags(&settings);
+        layer::apply(fresh, &command, Some(&first), &file).try_get_matches_from(&args)?
     };
     let cli = Cli::from_arg_matches(&matches)?;
     Ok(Invocation {
@@ -125,7 +125,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, Par
         config: Config {
             file,
             settings,
-            command: built,
+            command,
         },
     })
 }
