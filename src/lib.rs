@@ -13,3 +13,4 @@ pub mod render;
 pub mod secret;
 pub mod server;
 pub mod store;
+pub mod watch;
