@@ -39,6 +39,10 @@ pub struct ClientConnection {
     // dq's patch: how long a request (head and a body read in advance) may take to arrive,
     // from its first byte; the socket's receive timeout. `None`: no limit, as upstream.
     request_budget: Option<Duration>,
+
+    // dq's patch: accepted beyond the server's connection limit: one request is read, marked
+    // `over_capacity` for the application to answer (a 503, or a health check), then closed.
+    over_capacity: bool,
 }
 
 /// dq's patch: the longest request line or header line accepted (431 beyond). Upstream had no
@@ -117,7 +121,14 @@ impl ClientConnection {
             no_more_requests: false,
             secure,
             request_budget,
+            over_capacity: false,
         }
+    }
+
+    /// dq's patch: see `over_capacity`.
+    pub(crate) fn over_capacity(mut self) -> ClientConnection {
+        self.over_capacity = true;
+        self
     }
 
     /// true if the connection is HTTPS
@@ -365,9 +376,14 @@ impl Iterator for ClientConnection {
                             .parse::<usize>()
                             .map_or(true, |length| length > crate::request::PREREAD_BODY_BYTES))
             });
-            if body_left_on_socket {
+            if body_left_on_socket || self.over_capacity {
                 self.no_more_requests = true;
             }
+            let rq = if self.over_capacity {
+                rq.mark_over_capacity()
+            } else {
+                rq
+            };
 
             // updating the status of the connection
             let connection_header = rq

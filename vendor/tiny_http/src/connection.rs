@@ -105,6 +105,24 @@ impl Connection {
         }
     }
 
+    /// dq's patch: receive and send timeouts (and no Nagle delay) set on each accepted
+    /// socket, so the listener itself needs no timeout and `accept` can block.
+    pub(crate) fn set_timeouts(&self, timeout: std::time::Duration) -> std::io::Result<()> {
+        let timeout = Some(timeout.max(std::time::Duration::from_millis(1)));
+        match self {
+            Self::Tcp(s) => {
+                s.set_read_timeout(timeout)?;
+                s.set_write_timeout(timeout)?;
+                s.set_nodelay(true)
+            }
+            #[cfg(unix)]
+            Self::Unix(s) => {
+                s.set_read_timeout(timeout)?;
+                s.set_write_timeout(timeout)
+            }
+        }
+    }
+
     pub(crate) fn try_clone(&self) -> std::io::Result<Self> {
         match self {
             Self::Tcp(s) => s.try_clone().map(Self::from),

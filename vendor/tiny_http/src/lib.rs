@@ -100,7 +100,7 @@ use std::io::Error as IoError;
 use std::io::ErrorKind as IoErrorKind;
 use std::io::Result as IoResult;
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -168,6 +168,63 @@ impl MustBeShareDummy for Server {}
 
 pub struct IncomingRequests<'a> {
     server: &'a Server,
+}
+
+/// dq's patch: what one client can cost, for [`Server::from_listener_with_limits`].
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Receive and send timeout set on every accepted socket. The listener itself keeps none,
+    /// so the accept loop blocks instead of waking to stay alive.
+    pub socket_timeout: Option<Duration>,
+    /// Connections served at once, each on a pooled thread of its own.
+    pub max_connections: usize,
+    /// Connections accepted beyond `max_connections` whose one request is still read (with
+    /// the same timeouts), marked [`Request::over_capacity`] and the connection closed after
+    /// it: the application answers 503, or a health check. Beyond these, a connection gets
+    /// a 503 written by the accept loop itself and is closed unread.
+    pub reserve: usize,
+}
+
+impl Limits {
+    /// Upstream's behaviour: no timeouts, no limit.
+    pub fn unbounded() -> Limits {
+        Limits {
+            socket_timeout: None,
+            max_connections: usize::MAX,
+            reserve: 0,
+        }
+    }
+}
+
+/// dq's patch: the answer to a connection beyond the limit and its reserve.
+const OVER_CAPACITY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n\
+Connection: close\r\nContent-Length: 58\r\n\r\n{\"success\":false,\"error\":\"too many connections; try again\"}";
+
+/// dq's patch: counts a connection as open until dropped.
+struct Open(Arc<AtomicUsize>);
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Relaxed);
+    }
+}
+
+/// dq's patch: whether an accept error leaves the listener usable (a client that gave up,
+/// a signal, descriptors or memory running out for a moment).
+fn accept_error_is_transient(error: &IoError) -> bool {
+    matches!(
+        error.kind(),
+        IoErrorKind::ConnectionAborted
+            | IoErrorKind::ConnectionReset
+            | IoErrorKind::Interrupted
+            | IoErrorKind::WouldBlock
+            | IoErrorKind::TimedOut
+            | IoErrorKind::OutOfMemory
+    ) || matches!(
+        error.raw_os_error(),
+        // EMFILE, ENFILE, ENOBUFS, ENOMEM, EPROTO, EPERM (firewalls), ENETDOWN .. EHOSTUNREACH
+        Some(24 | 23 | 105 | 12 | 71 | 1 | 100 | 101 | 104 | 110 | 112 | 113)
+    )
 }
 
 /// Represents the parameters required to create a server.
@@ -244,6 +301,16 @@ impl Server {
         listener: L,
         ssl_config: Option<SslConfig>,
     ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
+        Self::from_listener_with_limits(listener, ssl_config, Limits::unbounded())
+    }
+
+    /// dq's patch: [`from_listener`](Self::from_listener) with timeouts set on each accepted
+    /// socket and the number of connections bounded (see [`Limits`]).
+    pub fn from_listener_with_limits<L: Into<Listener>>(
+        listener: L,
+        ssl_config: Option<SslConfig>,
+        limits: Limits,
+    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
         let listener = listener.into();
         // building the "close" variable
         let close_trigger = Arc::new(AtomicBool::new(false));
@@ -289,11 +356,31 @@ impl Server {
         thread::spawn(move || {
             // a tasks pool is used to dispatch the connections into threads
             let tasks_pool = util::TaskPool::new();
+            // dq's patch: connections open now, counted against `limits`.
+            let open = Arc::new(AtomicUsize::new(0));
 
             log::debug!("Running accept thread");
             while !inside_close_trigger.load(Relaxed) {
                 let new_client = match server.accept() {
                     Ok((sock, _)) => {
+                        // dq's patch: the timeouts go on each socket, not the listener.
+                        if let Some(timeout) = limits.socket_timeout {
+                            if sock.set_timeouts(timeout).is_err() {
+                                continue;
+                            }
+                        }
+                        let count = open.fetch_add(1, Relaxed) + 1;
+                        let over_capacity = count > limits.max_connections;
+                        if count > limits.max_connections.saturating_add(limits.reserve) {
+                            open.fetch_sub(1, Relaxed);
+                            let mut sock = sock;
+                            // The socket is new and its send buffer empty: this write does not
+                            // block (and the socket's timeout bounds it if it did).
+                            let _ = std::io::Write::write_all(&mut sock, OVER_CAPACITY);
+                            let _ = sock.shutdown(Shutdown::Both);
+                            continue;
+                        }
+                        let open = Open(Arc::clone(&open));
                         use util::RefinedTcpStream;
                         let (read_closable, write_closable) = match ssl {
                             None => RefinedTcpStream::new(sock),
@@ -312,17 +399,25 @@ impl Server {
                             Some(ref _ssl) => unreachable!(),
                         };
 
-                        Ok(ClientConnection::new(write_closable, read_closable))
+                        let client = ClientConnection::new(write_closable, read_closable);
+                        Ok((
+                            if over_capacity {
+                                client.over_capacity()
+                            } else {
+                                client
+                            },
+                            open,
+                        ))
                     }
                     Err(e) => Err(e),
                 };
 
                 match new_client {
-                    Ok(client) => {
+                    Ok((client, open)) => {
                         let messages = inside_messages.clone();
-                        let mut client = Some(client);
+                        let mut client = Some((client, open));
                         tasks_pool.spawn(Box::new(move || {
-                            if let Some(client) = client.take() {
+                            if let Some((client, _open)) = client.take() {
                                 // Synchronization is needed for HTTPS requests to avoid a deadlock
                                 if client.secure() {
                                     let (sender, receiver) = mpsc::channel();
@@ -339,6 +434,13 @@ impl Server {
                         }));
                     }
 
+                    // dq's patch: upstream ended the accept loop on any error, after which
+                    // the server silently accepted nothing more; only an error that leaves
+                    // the listener unusable ends it now.
+                    Err(e) if accept_error_is_transient(&e) => {
+                        // Out of descriptors, most likely: let some connections close.
+                        thread::sleep(Duration::from_millis(10));
+                    }
                     Err(e) => {
                         log::error!("Error accepting new client: {}", e);
                         inside_messages.push(e.into());

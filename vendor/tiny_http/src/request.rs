@@ -74,6 +74,9 @@ pub struct Request {
 
     // If Some, a message must be sent after responding
     notify_when_responded: Option<Sender<()>>,
+
+    // dq's patch: the connection was accepted beyond the server's limit (see `Limits`).
+    over_capacity: bool,
 }
 
 struct NotifyOnDrop<R> {
@@ -243,6 +246,7 @@ where
         body_length: content_length,
         must_send_continue: expects_continue,
         notify_when_responded: None,
+        over_capacity: false,
     })
 }
 
@@ -472,6 +476,17 @@ impl Request {
             ErrorKind::ConnectionReset => Ok(()),
             _ => Err(err),
         })
+    }
+
+    /// dq's patch: true if the connection was accepted beyond the server's connection limit
+    /// (see [`Limits`](crate::Limits)); it is closed after this request.
+    pub fn over_capacity(&self) -> bool {
+        self.over_capacity
+    }
+
+    pub(crate) fn mark_over_capacity(mut self) -> Self {
+        self.over_capacity = true;
+        self
     }
 
     pub(crate) fn with_notify_sender(mut self, sender: Sender<()>) -> Self {
