@@ -615,7 +615,7 @@ _dq() {
             return 0
             ;;
         dq__subcmd__config__subcmd__show)
-            opts="-h -V --user-id --codespace --bind --token --no-auth --retention --workers --request-timeout --retry-backoff --source --announce-key --allow-http-sources --forget-after --max-sources --header --webhook --bot-token --discord-api --mention --wait --poll --lease --lang --listen --config --db --json --max-attempts --busy-timeout-ms --help --version"
+            opts="-h -V --user-id --codespace --bind --token --no-auth --retention --workers --request-timeout --max-connections --retry-backoff --source --announce-key --allow-http-sources --forget-after --max-sources --header --webhook --bot-token --discord-api --mention --wait --poll --lease --lang --listen --config --db --json --max-attempts --busy-timeout-ms --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -646,6 +646,10 @@ _dq() {
                     return 0
                     ;;
                 --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-connections)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2457,7 +2461,7 @@ _dq() {
             return 0
             ;;
         dq__subcmd__serve)
-            opts="-h -V --bind --token --no-auth --retention --workers --request-timeout --retry-backoff --config --db --json --max-attempts --busy-timeout-ms --help --version"
+            opts="-h -V --bind --token --no-auth --retention --workers --request-timeout --max-connections --retry-backoff --config --db --json --max-attempts --busy-timeout-ms --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2480,6 +2484,10 @@ _dq() {
                     return 0
                     ;;
                 --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-connections)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -289,6 +289,7 @@ complete -c dq -n "__fish_dq_using_subcommand serve" -l token -d 'Bearer token c
 complete -c dq -n "__fish_dq_using_subcommand serve" -l retention -d 'Delete processed events older than this (e.g. 12h, 7d)' -r
 complete -c dq -n "__fish_dq_using_subcommand serve" -l workers -d 'Threads answering requests (long polls wait without holding one)' -r
 complete -c dq -n "__fish_dq_using_subcommand serve" -l request-timeout -d 'Drop a client that sends nothing for this long, mid-request or between requests' -r
+complete -c dq -n "__fish_dq_using_subcommand serve" -l max-connections -d 'Serve at most this many connections at once; beyond, a new one gets a quick 503 (a health check still gets through)' -r
 complete -c dq -n "__fish_dq_using_subcommand serve" -l retry-backoff -d 'Backoff after a first failed attempt; each later one waits ten times longer' -r
 complete -c dq -n "__fish_dq_using_subcommand serve" -l config -d 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand serve" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
@@ -409,6 +410,7 @@ complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand
 complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l retention -d 'Delete processed events older than this (e.g. 12h, 7d)' -r
 complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l workers -d 'Threads answering requests (long polls wait without holding one)' -r
 complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l request-timeout -d 'Drop a client that sends nothing for this long, mid-request or between requests' -r
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l max-connections -d 'Serve at most this many connections at once; beyond, a new one gets a quick 503 (a health check still gets through)' -r
 complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l retry-backoff -d 'Backoff after a first failed attempt; each later one waits ten times longer' -r
 complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l source -d 'A dq server or original Flask API to take events from (repeatable), optionally with its own token and headers: "URL;token=TOKEN;header=Name: value"; none (and no --announce-key) means the local database (--db)' -r
 complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l announce-key -d 'Accept sources that announce themselves (POST /sources on the --listen address) from whoever sends "Authorization: Bearer KEY"; each brings its own URL and token' -r

@@ -437,6 +437,17 @@ pub struct ServeArgs {
     )]
     pub request_timeout: Duration,
 
+    /// Serve at most this many connections at once; beyond, a new one gets a quick 503 (a
+    /// health check still gets through)
+    #[arg(
+        long,
+        env = "DQ_MAX_CONNECTIONS",
+        default_value_t = 256,
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..=65_536)
+    )]
+    pub max_connections: u32,
+
     /// Backoff after a first failed attempt; each later one waits ten times longer
     #[arg(
         long,

@@ -457,6 +457,24 @@ impl Store {
         Ok(millis.and_then(DateTime::from_timestamp_millis))
     }
 
+    /// The first time after `now` at which a pending event comes due (a lease or a backoff
+    /// ends), if any will without another change: what a long poll waits for when nothing
+    /// is due now.
+    pub fn next_due_after(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+        let millis: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT MIN(due) FROM (
+                    SELECT MAX(COALESCE(next_attempt_ms, 0), COALESCE(lease_until_ms, 0)) AS due
+                    FROM events WHERE processed = 0 AND attempts < ?1)
+                 WHERE due > ?2",
+                params![self.policy.max_attempts, now.timestamp_millis()],
+                |row| row.get(0),
+            )
+            .context("finding the next due event")?;
+        Ok(millis.and_then(DateTime::from_timestamp_millis))
+    }
+
     /// Marks an event delivered. Repeating it is harmless. Durable when it returns, like
     /// [`ack`](Self::ack).
     pub fn mark_processed(&mut self, id: i64, now: DateTime<Utc>) -> Result<Marked> {

@@ -165,6 +165,21 @@ pub fn stop_on_signals() -> Result<std::sync::Arc<std::sync::atomic::AtomicBool>
     Ok(stop)
 }
 
+/// The read end of a pipe that SIGTERM or SIGINT writes to, for a thread to block on (serve's
+/// main thread waits there at no cost); the signals also get [`stop_on_signals`]'s handling,
+/// so a second one while stopping ends the process at once.
+pub fn stop_signal() -> Result<std::os::unix::net::UnixStream> {
+    use std::os::unix::net::UnixStream;
+    drop(stop_on_signals()?);
+    let (read, write) = UnixStream::pair().context("creating the signal pipe")?;
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        let write = write.try_clone().context("creating the signal pipe")?;
+        signal_hook::low_level::pipe::register(signal, write)
+            .context("installing the signal handlers")?;
+    }
+    Ok(read)
+}
+
 /// Prints the error and its causes as `dq: error: ...` and picks the exit code. A closed
 /// stdout (`dq failed | head`) is not an error.
 pub fn report(error: &anyhow::Error) -> ExitCode {

@@ -9,10 +9,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use super::{print, stop_on_signals, Settings, UsageError};
+use super::{print, stop_signal, Settings, UsageError};
 use crate::cli::ServeArgs;
 use crate::server::{Config, Server};
 use crate::store::Policy;
+use crate::watch::{Mode, FALLBACK_INTERVAL};
 
 pub fn run(settings: &Settings, args: &ServeArgs) -> Result<ExitCode> {
     let policy = Policy {
@@ -35,6 +36,7 @@ pub fn run(settings: &Settings, args: &ServeArgs) -> Result<ExitCode> {
         retention: args.retention,
         workers: usize::from(args.workers),
         request_timeout: args.request_timeout,
+        max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
         codespace: std::env::var("CODESPACE_NAME")
             .ok()
             .filter(|name| !name.is_empty()),
@@ -42,7 +44,7 @@ pub fn run(settings: &Settings, args: &ServeArgs) -> Result<ExitCode> {
     let server = Server::bind(config)?;
 
     // Registered before the address is printed: whoever starts us may signal us right after.
-    let stop = stop_on_signals()?;
+    let mut stop = stop_signal()?;
 
     let addr = server.local_addr();
     let mut notes = Vec::new();
@@ -64,6 +66,13 @@ pub fn run(settings: &Settings, args: &ServeArgs) -> Result<ExitCode> {
                 .to_string(),
         ),
     }
+    if let Mode::Polling(reason) = server.watch().mode() {
+        notes.push(format!(
+            "dq serve: cannot watch the database for changes ({reason}); long polls notice \
+             publishes from other processes within {} s instead",
+            FALLBACK_INTERVAL.as_secs()
+        ));
+    }
     if let Some(url) = codespace_url(addr.port()) {
         notes.push(format!(
             "dq serve: forwarded in this Codespace as {url} (make the port public, or have the \
@@ -75,7 +84,10 @@ pub fn run(settings: &Settings, args: &ServeArgs) -> Result<ExitCode> {
     let _ = io::stderr().write_all(format!("{}\n", notes.join("\n")).as_bytes());
     print(&format!("dq serve listening on http://{addr}\n"))?;
 
-    server.run(&stop)?;
+    // Blocks, costing nothing, until SIGTERM or SIGINT writes to the pipe.
+    server.run(move || {
+        let _ = stop.read(&mut [0u8; 1]);
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 

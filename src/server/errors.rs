@@ -24,6 +24,8 @@ pub(super) enum ApiError {
     Conflict(String),
     PayloadTooLarge,
     Unavailable(String),
+    /// Accepted beyond `--max-connections` (the limit).
+    TooManyConnections(usize),
     Internal(String),
 }
 
@@ -38,7 +40,7 @@ impl ApiError {
             ApiError::Conflict(_) => 409,
             ApiError::PayloadTooLarge => 413,
             ApiError::Internal(_) => 500,
-            ApiError::Unavailable(_) => 503,
+            ApiError::Unavailable(_) | ApiError::TooManyConnections(_) => 503,
         }
     }
 
@@ -49,6 +51,9 @@ impl ApiError {
             | ApiError::Conflict(message)
             | ApiError::Internal(message) => message.clone(),
             ApiError::Unavailable(message) => format!("the queue is unavailable: {message}"),
+            ApiError::TooManyConnections(limit) => {
+                format!("too many connections (at most {limit} at once); try again")
+            }
             ApiError::Unauthorized(message) => (*message).into(),
             ApiError::MethodNotAllowed(allowed) => format!("method not allowed; use {allowed}"),
             ApiError::RequestTimeout => "the request body did not arrive in time".into(),

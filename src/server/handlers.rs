@@ -33,6 +33,9 @@ pub(super) fn handle(
     // Everything but health needs the token, even to learn which paths exist.
     let route = if path == api::HEALTH {
         Ok(Route::Health)
+    } else if request.over_capacity() {
+        // Accepted beyond --max-connections: only a health check is served.
+        Err(ApiError::TooManyConnections(shared.config.max_connections))
     } else {
         authorize(shared, &request).and_then(|()| parse_route(&path))
     };
@@ -50,6 +53,7 @@ pub(super) fn handle(
                 request,
                 query,
                 deadline,
+                label,
             });
             shared.lobby_bell.notify_all();
         }

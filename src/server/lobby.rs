@@ -1,6 +1,7 @@
 //! The lobby: long polls parked until an event is due, their wait ends or the server stops.
 
 use std::sync::atomic::Ordering;
+use std::sync::{Condvar, MutexGuard};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -12,44 +13,61 @@ use super::{lock, Shared};
 use crate::api::{ErrorResponse, EventsQuery};
 use crate::store::Store;
 
-/// How often the lobby looks for commits while a long poll waits: the wake-up delay's bound.
-const WATCH_INTERVAL: Duration = Duration::from_millis(5);
-
 /// A long poll parked until an event is due, its wait ends or the server stops.
 pub(super) struct Waiting {
     pub(super) request: Request,
     pub(super) query: EventsQuery,
     pub(super) deadline: Instant,
+    /// Its route's label in the metrics (a read or a claim).
+    pub(super) label: &'static str,
 }
 
+/// Sleeps until something may let a parked long poll be answered, then tries them all, oldest
+/// first. Nothing here runs on a timer of its own: the lobby wakes when a long poll arrives,
+/// when the [`Watch`](crate::watch::Watch) says the database may have changed (then
+/// `PRAGMA data_version` tells whether another connection committed), when the next lease
+/// or backoff ends, when a wait runs out, and when the server stops.
 pub(super) fn wait_in_lobby(shared: &Shared, mut store: Store) {
     let mut held: Vec<Waiting> = Vec::new();
     let mut version = store.data_version().ok();
+    let mut seen = shared.watch.changes();
     let mut next_due: Option<Instant> = None;
     loop {
         let arrived = {
             let mut lobby = lock(&shared.lobby);
-            if lobby.is_empty() {
-                if held.is_empty() && shared.finished.load(Ordering::SeqCst) {
-                    return;
+            loop {
+                if !lobby.is_empty() {
+                    break;
                 }
-                // Idle costs nothing: sleep until a long poll arrives (or the server stops).
-                let timeout = if held.is_empty() {
-                    Some(Duration::from_secs(1))
-                } else if shared.stopping.load(Ordering::SeqCst) {
-                    None
-                } else {
-                    Some(WATCH_INTERVAL)
-                };
-                if let Some(timeout) = timeout {
-                    lobby = match shared.lobby_bell.wait_timeout(lobby, timeout) {
-                        Ok((guard, _)) => guard,
-                        Err(poisoned) => poisoned.into_inner().0,
-                    };
+                if held.is_empty() {
+                    if shared.finished.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    // Idle costs nothing: sleep until a long poll arrives or the server stops.
+                    lobby = wait(&shared.lobby_bell, lobby, None);
+                    continue;
+                }
+                if shared.stopping.load(Ordering::SeqCst) || shared.watch.changes() != seen {
+                    break;
+                }
+                let now = Instant::now();
+                let wake_at = held
+                    .iter()
+                    .map(|waiting| waiting.deadline)
+                    .chain(next_due)
+                    .min();
+                match wake_at {
+                    Some(at) if at > now => {
+                        // Woken or timed out: either way, look at what changed.
+                        lobby = wait(&shared.lobby_bell, lobby, Some(at - now));
+                        break;
+                    }
+                    _ => break,
                 }
             }
             std::mem::take(&mut *lobby)
         };
+        seen = shared.watch.changes();
         let stopping = shared.stopping.load(Ordering::SeqCst);
         if held.is_empty() && arrived.is_empty() {
             continue;
@@ -78,11 +96,11 @@ pub(super) fn wait_in_lobby(shared: &Shared, mut store: Store) {
             match claimed {
                 Ok(events) => {
                     let reply = events_reply(&waiting.query, events);
-                    finish(shared, &mut store, waiting.request, reply);
+                    finish(shared, &mut store, waiting, reply);
                 }
                 Err(error) => {
                     let status = error.status();
-                    shared.metrics.count_request("events", status);
+                    shared.metrics.count_request(waiting.label, status);
                     let body = serde_json::to_vec(&ErrorResponse::new(error.message()))
                         .unwrap_or_default();
                     let _ = send(waiting.request, status, "application/json", body, None);
@@ -90,30 +108,51 @@ pub(super) fn wait_in_lobby(shared: &Shared, mut store: Store) {
             }
         }
         held = kept;
-        next_due = match store.next_due() {
-            Ok(Some(due)) => {
-                let wait = (due - Utc::now()).to_std().unwrap_or_default();
-                // Something due that no waiter took (it asked for fewer attempts): look again
-                // at the next tick, not in a busy loop.
-                Some(Instant::now() + wait.max(WATCH_INTERVAL))
+        // An event due now that no waiter took (they asked for fewer attempts) changes only
+        // with a commit, which the watch reports: only a future lease or backoff end is a
+        // time to look again.
+        next_due = if held.is_empty() {
+            None
+        } else {
+            match store.next_due_after(Utc::now()) {
+                Ok(Some(due)) => {
+                    let wait = (due - Utc::now()).to_std().unwrap_or_default();
+                    Some(Instant::now() + wait)
+                }
+                _ => None,
             }
-            _ => None,
         };
     }
 }
 
-fn finish(shared: &Shared, store: &mut Store, request: Request, reply: Reply) {
+fn wait<'a, T>(
+    bell: &Condvar,
+    guard: MutexGuard<'a, T>,
+    timeout: Option<Duration>,
+) -> MutexGuard<'a, T> {
+    match timeout {
+        None => bell
+            .wait(guard)
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+        Some(timeout) => match bell.wait_timeout(guard, timeout) {
+            Ok((guard, _)) => guard,
+            Err(poisoned) => poisoned.into_inner().0,
+        },
+    }
+}
+
+fn finish(shared: &Shared, store: &mut Store, waiting: Waiting, reply: Reply) {
     if let Reply::Json {
         status,
         body,
         claimed,
     } = reply
     {
-        shared.metrics.count_request("events", status);
+        shared.metrics.count_request(waiting.label, status);
         answer(
             shared,
             store,
-            request,
+            waiting.request,
             status,
             "application/json",
             body,

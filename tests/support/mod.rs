@@ -35,6 +35,7 @@ pub fn isolate(command: &mut Command) -> &mut Command {
         "DQ_RETENTION",
         "DQ_WORKERS",
         "DQ_REQUEST_TIMEOUT",
+        "DQ_MAX_CONNECTIONS",
         "DQ_RETRY_BACKOFF",
         "CODESPACE_NAME",
         "GITHUB_CODESPACES_PORT_FORWARDING_DOMAIN",
