@@ -6,8 +6,8 @@
 //! A notification means "look now" (read `PRAGMA data_version` or claim), never "something
 //! was committed": SQLite writes a commit's log frames before it syncs them and makes them
 //! visible, so the first write is seen a few milliseconds before its commit can be read. After
-//! each burst of writes the watcher therefore notifies again a few times, at growing pauses
-//! (1 ms to 64 ms), and then blocks until the next write.
+//! each write a second thread therefore notifies again, every millisecond for 20 ms and then
+//! at growing pauses up to 100 ms after the last write, and then sleeps until the next.
 
 use std::ffi::OsString;
 use std::io;
@@ -21,10 +21,12 @@ use inotify::{EventMask, Inotify, WatchMask};
 /// How often the fallback looks, where inotify cannot be used.
 pub const FALLBACK_INTERVAL: Duration = Duration::from_secs(1);
 
-/// The pauses after a write at which the watcher notifies again: a commit becomes visible
-/// after its sync, which takes a few milliseconds on a real disk.
+/// After a write the watcher notifies again every `SETTLE_FIRST` for `SETTLE_STEADY` (a
+/// commit becomes visible after its sync, a few milliseconds on a real disk, more on a busy
+/// one), then at pauses half as long as the quiet so far, until `SETTLE_LAST` without a write.
 const SETTLE_FIRST: Duration = Duration::from_millis(1);
-const SETTLE_LAST: Duration = Duration::from_millis(64);
+const SETTLE_STEADY: Duration = Duration::from_millis(20);
+const SETTLE_LAST: Duration = Duration::from_millis(100);
 
 /// How changes are noticed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +37,7 @@ pub enum Mode {
     Polling(String),
 }
 
-/// A handle on a running watcher; clones share it. The thread runs until the process ends.
+/// A handle on a running watcher; clones share it. Its threads run until the process ends.
 #[derive(Clone)]
 pub struct Watch {
     shared: Arc<Shared>,
@@ -143,6 +145,55 @@ impl Shared {
     }
 }
 
+/// The notifications after a write, while its commit may still be on its way to visibility.
+struct Settle {
+    last_write: Mutex<Option<Instant>>,
+    bell: Condvar,
+}
+
+impl Settle {
+    fn run(&self, shared: &Shared) {
+        let mut last_write = lock(&self.last_write);
+        loop {
+            let Some(written) = *last_write else {
+                // Nothing written lately: sleep until the next write.
+                last_write = wait(&self.bell, last_write, None);
+                continue;
+            };
+            let quiet = written.elapsed();
+            if quiet > SETTLE_LAST {
+                *last_write = None;
+                continue;
+            }
+            let pause = if quiet < SETTLE_STEADY {
+                SETTLE_FIRST
+            } else {
+                quiet / 2
+            };
+            last_write = wait(&self.bell, last_write, Some(pause));
+            drop(last_write);
+            shared.notify();
+            last_write = lock(&self.last_write);
+        }
+    }
+}
+
+fn wait<'a, T>(
+    bell: &Condvar,
+    guard: MutexGuard<'a, T>,
+    timeout: Option<Duration>,
+) -> MutexGuard<'a, T> {
+    match timeout {
+        None => bell
+            .wait(guard)
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+        Some(timeout) => match bell.wait_timeout(guard, timeout) {
+            Ok((guard, _)) => guard,
+            Err(poisoned) => poisoned.into_inner().0,
+        },
+    }
+}
+
 /// inotify on the database's directory, for the names that hold its data: the directory
 /// rather than the files, so a log created or replaced later is seen too.
 struct Watcher {
@@ -169,7 +220,21 @@ impl Watcher {
         Ok(Watcher { inotify, names })
     }
 
-    fn run(mut self, shared: &Shared) {
+    /// Blocks on inotify and notifies at once on every write; the settling notifications
+    /// come from a second thread, so a write is never noticed late because the watcher was
+    /// pausing.
+    fn run(mut self, shared: &Arc<Shared>) {
+        let settle = Arc::new(Settle {
+            last_write: Mutex::new(None),
+            bell: Condvar::new(),
+        });
+        {
+            let settle = Arc::clone(&settle);
+            let shared = Arc::clone(shared);
+            // Without it (no thread to be had), a commit seen before it was visible waits
+            // for the next write: late, never lost.
+            let _ = spawn(move || settle.run(&shared));
+        }
         let mut buffer = [0u8; 4096];
         loop {
             match self.inotify.read_events_blocking(&mut buffer) {
@@ -182,16 +247,8 @@ impl Watcher {
                 Err(_) => return,
             }
             shared.notify();
-            let mut pause = SETTLE_FIRST;
-            while pause <= SETTLE_LAST {
-                thread::sleep(pause);
-                let fresh = match self.inotify.read_events(&mut buffer) {
-                    Ok(events) => self.relevant(events),
-                    Err(_) => false,
-                };
-                shared.notify();
-                pause = if fresh { SETTLE_FIRST } else { pause * 2 };
-            }
+            *lock(&settle.last_write) = Some(Instant::now());
+            settle.bell.notify_all();
         }
     }
 
