@@ -14,7 +14,7 @@ use super::lobby::Waiting;
 use super::query::Query;
 use super::read_cache::ReadCache;
 use super::reply::{answer, events_reply, mark_reply, send, Reply};
-use super::routes::{parse_route, Action, Route};
+use super::routes::{parse_route, Action, Route, CLAIM_LABEL};
 use super::{lock, Shared};
 use crate::api::{
     self, AckOutcome, AckResponse, AckResult, ErrorResponse, EventsQuery, EventsResponse,
@@ -47,6 +47,9 @@ pub(super) fn handle(
     match reply {
         Ok(Reply::Park(query)) => {
             shared.metrics.parked.fetch_add(1, Ordering::Relaxed);
+            if label == CLAIM_LABEL {
+                shared.claims_waiting.fetch_add(1, Ordering::Relaxed);
+            }
             let deadline = Instant::now() + Duration::from_secs(query.wait);
             let mut lobby = lock(&shared.lobby);
             lobby.push(Waiting {

@@ -9,6 +9,7 @@ use tiny_http::Request;
 
 use super::handlers::claim;
 use super::reply::{answer, events_reply, send, Reply};
+use super::routes::CLAIM_LABEL;
 use super::{lock, Shared};
 use crate::api::{ErrorResponse, EventsQuery};
 use crate::store::Store;
@@ -93,6 +94,9 @@ pub(super) fn wait_in_lobby(shared: &Shared, mut store: Store) {
                 continue;
             }
             shared.metrics.parked.fetch_sub(1, Ordering::Relaxed);
+            if waiting.label == CLAIM_LABEL {
+                shared.claims_waiting.fetch_sub(1, Ordering::Relaxed);
+            }
             match claimed {
                 Ok(events) => {
                     let reply = events_reply(&waiting.query, events);

@@ -44,7 +44,7 @@ mod routes;
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -106,6 +106,8 @@ struct Shared {
     metrics: Metrics,
     /// When the last claim arrived, if any has.
     last_claim: Mutex<Option<Instant>>,
+    /// Claims parked in the lobby now (a subset of the long polls, which include reads).
+    claims_waiting: AtomicU64,
 }
 
 impl Server {
@@ -134,6 +136,7 @@ impl Server {
                 housekeeping_bell: Condvar::new(),
                 metrics: Metrics::default(),
                 last_claim: Mutex::new(None),
+                claims_waiting: AtomicU64::new(0),
             }),
         })
     }
@@ -145,6 +148,14 @@ impl Server {
     /// How this server notices changes to the database (for `cmd::serve` to report a fallback).
     pub fn watch(&self) -> &Watch {
         &self.shared.watch
+    }
+
+    /// What this server's consumers are doing, for a thread that outlives `run`'s caller
+    /// (the announcer of issue 8: announce when events are due and nobody is claiming).
+    pub fn activity(&self) -> Activity {
+        Activity {
+            shared: Arc::clone(&self.shared),
+        }
     }
 
     /// Serves until `wait_for_stop` returns (it blocks, until a signal), then finishes the
@@ -191,6 +202,31 @@ impl Server {
         let _ = lobby.join();
         let _ = housekeeping.join();
         Ok(())
+    }
+}
+
+/// A handle on what a running server's consumers are doing; clones share it.
+#[derive(Clone)]
+pub struct Activity {
+    shared: Arc<Shared>,
+}
+
+impl Activity {
+    /// Claims (`POST /discord/events/claim?wait=`) waiting in the lobby now: a consumer is
+    /// connected and will take the next due event at once. Reads with `wait` do not count.
+    pub fn claims_waiting(&self) -> u64 {
+        self.shared.claims_waiting.load(Ordering::Relaxed)
+    }
+
+    /// When the last claim request arrived (answered or still waiting), if any has.
+    pub fn last_claim(&self) -> Option<Instant> {
+        *lock(&self.shared.last_claim)
+    }
+
+    /// Tells when the database may have changed (a publish from any process, a mark): with a
+    /// store's `next_due_after` for leases and backoffs ending, when events may have become due.
+    pub fn watch(&self) -> &Watch {
+        &self.shared.watch
     }
 }
 
@@ -245,5 +281,80 @@ fn work(shared: &Shared, mut store: Store) {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+    use std::net::TcpStream;
+    use std::sync::mpsc;
+
+    #[test]
+    fn activity_tells_a_waiting_claim_and_the_last_claim() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            bind: "127.0.0.1:0".into(),
+            db_path: dir.path().join("events.db"),
+            policy: Policy::default(),
+            busy_timeout: Duration::from_secs(5),
+            token: None,
+            retention: Duration::from_secs(86_400),
+            workers: 2,
+            request_timeout: Duration::from_secs(30),
+            codespace: None,
+            max_connections: 16,
+        };
+        let server = Server::bind(config).unwrap();
+        let addr = server.local_addr();
+        let activity = server.activity();
+        let (stop, stopped) = mpsc::channel::<()>();
+        let running = thread::spawn(move || {
+            server
+                .run(move || {
+                    let _ = stopped.recv();
+                })
+                .unwrap()
+        });
+        assert_eq!(
+            (activity.claims_waiting(), activity.last_claim()),
+            (0, None)
+        );
+        let mut poll = TcpStream::connect(addr).unwrap();
+        poll.write_all(
+            b"POST /discord/events/claim?wait=30 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\
+              Connection: close\r\n\r\n",
+        )
+        .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while activity.claims_waiting() == 0 {
+            assert!(Instant::now() < deadline, "the claim never parked");
+            thread::sleep(Duration::from_millis(10));
+        }
+        assert!(activity.last_claim().is_some());
+        // A publish from another connection (as from another process) answers the claim.
+        let mut store = Store::open(
+            &dir.path().join("events.db"),
+            Policy::default(),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        let event = crate::event::NewEvent {
+            event_type: "custom".into(),
+            payload: serde_json::Map::new(),
+            user_id: String::new(),
+            dedup_key: None,
+            presentation: Default::default(),
+        };
+        store
+            .publish(&[event], Duration::ZERO, chrono::Utc::now())
+            .unwrap();
+        let mut answer = String::new();
+        poll.read_to_string(&mut answer).unwrap();
+        assert!(answer.contains("\"count\":1"), "{answer}");
+        assert_eq!(activity.claims_waiting(), 0);
+        stop.send(()).unwrap();
+        running.join().unwrap();
     }
 }

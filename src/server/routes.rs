@@ -26,13 +26,16 @@ pub(super) enum Action {
     Retry,
 }
 
+/// The claim route's label, which also tells a parked claim from a parked read.
+pub(super) const CLAIM_LABEL: &str = "claim";
+
 impl Route {
     /// The label in `dq_http_requests_total`: a small fixed set, never a raw path.
     pub(super) fn label(route: Option<Route>) -> &'static str {
         match route {
             Some(Route::Health) => "health",
             Some(Route::Events) => "events",
-            Some(Route::Claim) => "claim",
+            Some(Route::Claim) => CLAIM_LABEL,
             Some(Route::Ack) => "ack",
             Some(Route::Event(_, Action::Processed)) => "event_processed",
             Some(Route::Event(_, Action::Failed)) => "event_failed",
