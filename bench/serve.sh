@@ -2,7 +2,8 @@
 # Benchmarks `dq serve` (release build) on this machine:
 #   1. GET /discord/events?limit=50&lease=0 with 50 events stored, wrk, 8 connections
 #   2. GET /discord/health, wrk, 8 connections        (the Flask original: 750 and 1,880 req/s)
-#   3. claim-and-ack cycles per second from one client (wrk, 1 connection, Lua script)
+#   3. claim-and-ack cycles per second from one client (wrk, 1 connection, Lua script; batches:
+#      bench/ack.sh; idle CPU, wake-up and connection limits: bench/idle.sh)
 #   4. wake-up delay from `dq publish` (another process) to a waiting long poll: median, p99
 #   5. resident memory idle, after the load, and after 1,000 concurrent connections
 # Needs: wrk (Debian package `wrk`), python3, curl. Installs nothing.
@@ -54,7 +55,7 @@ dq, url = sys.argv[1], urllib.parse.urlparse(sys.argv[2])
 auth = {"Authorization": "Bearer " + os.environ["DQ_TOKEN"]}
 drain = http.client.HTTPConnection(url.hostname, url.port)
 while True:
-    drain.request("GET", "/discord/events?limit=100&lease=60", headers=auth)
+    drain.request("POST", "/discord/events/claim?limit=100&lease=60", headers=auth)
     events = json.loads(drain.getresponse().read())["events"]
     if not events:
         break
@@ -68,7 +69,7 @@ from_commit, from_spawn = [], []
 for n in range(200):
     result = {}
     def poll():
-        conn.request("GET", "/discord/events?wait=30&limit=1&lease=60", headers=auth)
+        conn.request("POST", "/discord/events/claim?wait=30&limit=1&lease=60", headers=auth)
         body = json.loads(conn.getresponse().read())
         result["at"] = time.time()
         result["body"] = body
@@ -106,7 +107,7 @@ request = function()
     next_id = nil
     return wrk.format("POST", path, { ["Authorization"] = auth, ["Content-Length"] = "0" })
   end
-  return wrk.format("GET", "/discord/events?limit=1&lease=60", { ["Authorization"] = auth })
+  return wrk.format("POST", "/discord/events/claim?limit=1&lease=60", { ["Authorization"] = auth, ["Content-Length"] = "0" })
 end
 response = function(status, headers, body)
   next_id = body:match('"id":(%d+)')
@@ -117,7 +118,7 @@ START=$(date +%s.%N)
 wrk -t1 -c1 -d"${DURATION}s" -s "$WORK/cycle.lua" "$URL" >/dev/null
 END=$(date +%s.%N)
 AFTER=$("$DQ" stats --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["processed"])')
-python3 -c "print(f'claim-and-ack cycles from one client (GET limit=1 lease=60, POST processed): {($AFTER - $BEFORE) / ($END - $START):.0f} cycles/s')"
+python3 -c "print(f'claim-and-ack cycles from one client (POST claim limit=1 lease=60, POST processed): {($AFTER - $BEFORE) / ($END - $START):.0f} cycles/s')"
 wrk -t2 -c1000 -d5s "$URL/discord/health" >"$WORK/wrk1000.txt" 2>&1 || true
 echo "GET /discord/health, wrk -t2 -c1000 -d5s: $(rate <"$WORK/wrk1000.txt") req/s, $(grep -o 'Socket errors.*' "$WORK/wrk1000.txt" || echo 'no socket errors')"
 echo "RSS peak after 1,000 connections: $(rss VmHWM); now: $(rss VmRSS)"

@@ -616,3 +616,49 @@ fn slow_or_silent_clients_do_not_stall_the_others() {
     }
     assert_eq!(db.dump().len(), 1);
 }
+
+#[test]
+fn beyond_max_connections_a_request_gets_a_quick_503_and_health_still_answers() {
+    let db = TempDb::new();
+    publish(&db, 1);
+    let serve = Serve::start(&db, &["--max-connections", "3", "--request-timeout", "20s"]);
+    // Three clients that connect and send nothing hold the limit.
+    let idle: Vec<TcpStream> = (0..3)
+        .map(|_| TcpStream::connect(serve.addr).unwrap())
+        .collect();
+    assert!(eventually(EVENTUALLY, || serve
+        .get("/discord/stats")
+        .status
+        == 503));
+    let started = Instant::now();
+    let health = serve.call_with("GET", "/discord/health", &[], None);
+    assert_eq!(health.status, 200, "{health:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    let refused = serve.get("/discord/stats");
+    assert_eq!(refused.status, 503, "{refused:?}");
+    assert_eq!(refused.json()["success"], false);
+    assert!(refused.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("too many connections"));
+    // Beyond the reserve as well, the accept loop itself answers 503 and closes.
+    let reserve: Vec<TcpStream> = (0..16)
+        .map(|_| TcpStream::connect(serve.addr).unwrap())
+        .collect();
+    assert!(eventually(EVENTUALLY, || {
+        let answer = serve.call_with("GET", "/discord/health", &[], None);
+        answer.status == 503 && answer.json()["success"] == false
+    }));
+    drop(reserve);
+    drop(idle);
+    // The slots come back as the clients leave.
+    assert!(eventually(EVENTUALLY, || serve
+        .get("/discord/stats")
+        .status
+        == 200));
+    assert_eq!(db.dump().len(), 1);
+}
