@@ -4,7 +4,6 @@ use tiny_http::Request;
 
 use super::errors::ApiError;
 use super::Shared;
-use crate::secret::constant_time_eq;
 
 pub(super) fn authorize(shared: &Shared, request: &Request) -> Result<(), ApiError> {
     let Some(token) = &shared.config.token else {
@@ -20,29 +19,16 @@ pub(super) fn authorize(shared: &Shared, request: &Request) -> Result<(), ApiErr
     check_bearer(header.value.as_str(), token)
 }
 
-/// Checks an `Authorization` value against the token. The token is compared with
-/// [`constant_time_eq`] only, so the answer's timing tells nothing about how much of a guess
-/// was right.
+/// [`secret::check_bearer`](crate::secret::check_bearer) (constant time, shared with
+/// consume's listener), as a 401.
 fn check_bearer(value: &str, token: &str) -> Result<(), ApiError> {
-    let value = value.trim();
-    let (scheme, presented) = value
-        .split_once(' ')
-        .ok_or(ApiError::Unauthorized("malformed Authorization header"))?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(ApiError::Unauthorized(
-            "malformed Authorization header; use Bearer <token>",
-        ));
-    }
-    if constant_time_eq(presented.trim().as_bytes(), token.as_bytes()) {
-        Ok(())
-    } else {
-        Err(ApiError::Unauthorized("wrong token"))
-    }
+    crate::secret::check_bearer(value, token).map_err(ApiError::Unauthorized)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::constant_time_eq;
 
     #[test]
     fn bearer_check_accepts_only_the_exact_token_and_never_echoes_it() {

@@ -54,7 +54,7 @@ use anyhow::{Context, Result};
 use crate::store::{Policy, Store};
 use crate::watch::Watch;
 use handlers::handle;
-pub use listener::{listen, Listening};
+pub use listener::{listen, Listening, RESERVE};
 use lobby::{wait_in_lobby, Waiting};
 use metrics::Metrics;
 use read_cache::ReadCache;
