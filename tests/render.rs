@@ -1,10 +1,11 @@
-//! The messages of EMBEDS.md, compared whole, in Spanish and English.
+//! The messages of EMBEDS.md, compared whole, in Spanish and English; and a property: no
+//! payload, presentation or template makes a message Discord would reject.
 #![allow(clippy::unwrap_used)]
 
 mod support;
 
 use dq::event::{Event, Presentation};
-use dq::render::{plan, render, Lang, RenderOptions};
+use dq::render::{plan, render, Lang, RenderOptions, Templates};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -305,6 +306,8 @@ fn any_event() -> impl Strategy<Value = Event> {
         Just("backup_success".to_string()),
         Just("minecraft_status".to_string()),
         Just("codespace_status".to_string()),
+        Just("message".to_string()),
+        Just("a".to_string()),
         "[a-z_]{1,64}",
     ];
     let keys = prop_oneof![
@@ -371,6 +374,130 @@ fn any_presentation() -> impl Strategy<Value = Presentation> {
         })
 }
 
+/// One piece of a template: text of any kind, or an expression over the event that compiles
+/// whatever the event holds (it may still fail or render empty when rendered).
+fn any_piece() -> impl Strategy<Value = String> {
+    let key = prop_oneof![
+        Just("status".to_string()),
+        Just("size_mb".to_string()),
+        Just("details".to_string()),
+        Just("codespace_name".to_string()),
+        Just("payload".to_string()),
+        Just("missing".to_string()),
+        // Random names may be keywords (`not`, `in`): looked up, not named.
+        "[a-z]{1,3}".prop_map(|key| format!("payload['{key}']")),
+    ];
+    prop_oneof![
+        3 => any_text().prop_map(|text| text.replace(['{', '}', '%', '#'], "")),
+        2 => key.clone().prop_map(|key| format!("{{{{ {key} }}}}")),
+        1 => key.clone().prop_map(|key| format!("{{{{ {key} | filesize }}}}")),
+        1 => key.clone().prop_map(|key| format!("{{{{ {key} | duration }}}}")),
+        1 => key.prop_map(|key| format!("{{% for item in {key} %}}{{{{ item }}}},{{% endfor %}}")),
+        1 => (1usize..30_000).prop_map(|count| format!("{{{{ 'ñ' * {count} }}}}")),
+        1 => Just("{{ event_type | upper }} {{ created_at }}".to_string()),
+    ]
+}
+
+fn any_template() -> impl Strategy<Value = String> {
+    prop::collection::vec(any_piece(), 1..4).prop_map(|pieces| pieces.concat())
+}
+
+/// The parts one `[templates.TYPE]` table sets.
+#[derive(Debug, Clone)]
+struct Section {
+    parts: Vec<(&'static str, String)>,
+    fields: Option<Vec<(String, String, bool)>>,
+}
+
+impl Section {
+    fn toml(&self, header: &str) -> String {
+        let quoted = |text: &String| serde_json::to_string(text).unwrap();
+        let mut out = format!("[{header}]\n");
+        for (key, value) in &self.parts {
+            out.push_str(&format!("{key} = {}\n", quoted(value)));
+        }
+        if let Some(fields) = &self.fields {
+            let fields: Vec<String> = fields
+                .iter()
+                .map(|(name, value, inline)| {
+                    format!(
+                        "{{ name = {}, value = {}, inline = {inline} }}",
+                        quoted(name),
+                        quoted(value)
+                    )
+                })
+                .collect();
+            out.push_str(&format!("fields = [{}]\n", fields.join(", ")));
+        }
+        out
+    }
+}
+
+fn any_section() -> impl Strategy<Value = Section> {
+    let color = prop_oneof![
+        Just("red".to_string()),
+        Just("#00ff00".to_string()),
+        Just("{% if status %}green{% endif %}".to_string()),
+        any_template(),
+    ];
+    let url = prop_oneof![
+        Just("https://e.example/{{ status }}".to_string()),
+        Just("https://e.example/{{ 'x' * 3000 }}".to_string()),
+        any_template(),
+    ];
+    (
+        prop::option::of(any_template()),
+        prop::option::of(any_template()),
+        prop::option::of(color),
+        prop::option::of(url),
+        prop::option::of(any_template()),
+        prop::option::of(prop::collection::vec(
+            (any_template(), any_template(), any::<bool>()),
+            0..30,
+        )),
+    )
+        .prop_map(|(title, description, color, url, footer, fields)| Section {
+            parts: [
+                ("title", title),
+                ("description", description),
+                ("color", color),
+                ("url", url),
+                ("footer", footer),
+            ]
+            .into_iter()
+            .filter_map(|(key, value)| value.map(|value| (key, value)))
+            .collect(),
+            fields,
+        })
+}
+
+/// `[templates.TYPE]` tables (some with an `.en` variant) for types the events use.
+fn any_templates() -> impl Strategy<Value = String> {
+    let event_type = prop_oneof![
+        Just("backup_error"),
+        Just("backup_success"),
+        Just("minecraft_status"),
+        Just("codespace_status"),
+        Just("message"),
+        Just("a"),
+    ];
+    prop::collection::btree_map(
+        event_type,
+        (any_section(), prop::option::of(any_section())),
+        0..4,
+    )
+    .prop_map(|types| {
+        let mut out = String::new();
+        for (event_type, (all, english)) in types {
+            out.push_str(&all.toml(&format!("templates.{event_type}")));
+            if let Some(english) = english {
+                out.push_str(&english.toml(&format!("templates.{event_type}.en")));
+            }
+        }
+        out
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -378,11 +505,20 @@ proptest! {
     fn no_payload_makes_a_message_discord_would_reject(
         events in prop::collection::vec(any_event(), 1..15),
         english in any::<bool>(),
+        templates in any_templates(),
     ) {
+        let compiled = Templates::from_config(std::path::Path::new("t.toml"), &templates);
+        let compiled = match compiled {
+            Ok(compiled) => compiled,
+            Err(error) => {
+                prop_assert!(false, "{}\n{}", error, templates);
+                None
+            }
+        };
         let options = RenderOptions {
             lang: if english { Lang::En } else { Lang::Es },
             mention: true,
-            ..RenderOptions::default()
+            templates: compiled.map(std::sync::Arc::new),
         };
         let mut delivered = 0;
         for group in plan(events.clone(), false, &options) {
