@@ -133,6 +133,14 @@ impl Templates {
         // key) renders empty rather than failing.
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         env.set_undefined_behavior(UndefinedBehavior::Chainable);
+        // A JSON null says "nothing": it prints as nothing, not as `none`.
+        env.set_formatter(|out, state, value| {
+            if value.is_none() {
+                Ok(())
+            } else {
+                minijinja::escape_formatter(out, state, value)
+            }
+        });
         env.set_fuel(Some(FUEL));
         env.set_recursion_limit(RECURSION_LIMIT);
         env.set_debug(true);
@@ -247,12 +255,20 @@ impl Templates {
     }
 }
 
-/// What templates see: the payload's keys, then the event's own names over them.
+/// What templates see: the payload's keys, then the event's own names over them. A key whose
+/// value is null is undefined, so `default(...)` and `is defined` treat it as absent.
 fn context(event: &Event) -> Jinja {
+    let variable = |value: &serde_json::Value| {
+        if value.is_null() {
+            Jinja::UNDEFINED
+        } else {
+            Jinja::from(Serde(value))
+        }
+    };
     let mut variables: HashMap<String, Jinja> = event
         .payload
         .iter()
-        .map(|(key, value)| (key.clone(), Jinja::from(Serde(value))))
+        .map(|(key, value)| (key.clone(), variable(value)))
         .collect();
     variables.insert("payload".into(), Jinja::from(Serde(&event.payload)));
     variables.insert("event_type".into(), Jinja::from(event.event_type.as_str()));
@@ -260,7 +276,7 @@ fn context(event: &Event) -> Jinja {
     let codespace = event
         .payload
         .get("codespace_name")
-        .map_or(Jinja::UNDEFINED, |value| Jinja::from(Serde(value)));
+        .map_or(Jinja::UNDEFINED, variable);
     variables.insert("codespace_name".into(), codespace);
     Jinja::from(variables)
 }
@@ -713,6 +729,17 @@ fields = [{ name = "Who", value = "{{ players.names }}" }]
         );
         assert_eq!(embed.description, None);
         assert!(embed.fields.is_empty(), "the only field rendered empty");
+    }
+
+    #[test]
+    fn nulls_print_as_nothing_and_take_defaults() {
+        let config = r#"
+[templates.t]
+title = "[{{ ip }}][{{ payload.ip }}][{{ codespace_name | default('none here') }}]"
+"#;
+        let event = event("t", json!({"ip": null, "codespace_name": null}));
+        let (embed, _) = styled(config, &event, Lang::Es);
+        assert_eq!(embed.title.as_deref(), Some("[][][none here]"));
     }
 
     #[test]
