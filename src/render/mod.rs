@@ -242,11 +242,12 @@ pub fn nonce(source: &str, ids: &[i64]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::event;
 
-    fn event(event_type: &str, payload: Value) -> Event {
+    /// An event for the tests of rendering: id 1, user 123.
+    pub(crate) fn event(event_type: &str, payload: Value) -> Event {
         Event {
             id: 1,
             user_id: "123".into(),

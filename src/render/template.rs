@@ -578,21 +578,8 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use crate::event::Presentation;
+    use crate::render::tests::event;
     use crate::render::{embed, limits, Embed, RenderOptions};
-
-    fn event(event_type: &str, payload: serde_json::Value) -> Event {
-        Event {
-            id: 9,
-            user_id: String::new(),
-            event_type: event_type.into(),
-            payload: payload.as_object().cloned().unwrap_or_default(),
-            created_at: "2026-11-27T17:59:01.259152Z".into(),
-            attempts: 0,
-            last_attempt: None,
-            error_message: None,
-            presentation: Presentation::default(),
-        }
-    }
 
     /// The embed of `event` with the templates of `config`, and what was reported.
     fn styled(config: &str, event: &Event, lang: Lang) -> (Embed, Vec<String>) {
@@ -771,7 +758,7 @@ title = "[{{ ip }}][{{ payload.ip }}][{{ codespace_name | default('none here') }
             assert_eq!(embed.footer, None, "all of the template or none: {line}");
             assert_eq!(reports.len(), 1, "{line}: {reports:?}");
             assert!(
-                reports[0].starts_with("event 9 (disk_full): templates.disk_full.")
+                reports[0].starts_with("event 1 (disk_full): templates.disk_full.")
                     && reports[0].to_lowercase().contains(needle),
                 "{line}: {reports:?}"
             );
