@@ -118,7 +118,7 @@ pub fn run(invocation: Invocation) -> Result<ExitCode> {
     }
     if let Command::Render(args) = cli.command {
         // Before the settings: rendering needs no database, not even its path.
-        return render::run(args);
+        return render::run(args, &config);
     }
     let mut leaf = (Vec::new(), matches);
     while let Some((name, sub)) = leaf.1.remove_subcommand() {
@@ -127,7 +127,7 @@ pub fn run(invocation: Invocation) -> Result<ExitCode> {
     }
     let settings = Settings::new(&cli.global, config, (leaf.0.join(" "), leaf.1))?;
     match cli.command {
-        Command::Render(args) => render::run(args),
+        Command::Render(args) => render::run(args, &settings.config),
         Command::Publish(args) => publish::run(&settings, args),
         Command::Stats => admin::stats(&settings),
         Command::Failed(args) => admin::failed(&settings, &args),
@@ -139,6 +139,19 @@ pub fn run(invocation: Invocation) -> Result<ExitCode> {
         Command::Config(args) => config::run(&settings, &args),
         Command::Setup(args) => setup::run(&settings, &args),
     }
+}
+
+/// The config file's `[templates.TYPE]`, compiled, with render-time failures logged on
+/// stderr; a template that does not compile is an error of use (exit 2), so `dq consume` and
+/// `dq render` stop before anything runs.
+pub fn templates(config: &Config) -> Result<Option<std::sync::Arc<crate::render::Templates>>> {
+    let templates = crate::render::Templates::from_config(&config.file.path, config.file.text())
+        .map_err(|error| UsageError(error.0))?;
+    Ok(templates.map(|templates| {
+        std::sync::Arc::new(templates.on_failure(|line| {
+            let _ = writeln!(io::stderr(), "dq: {line}");
+        }))
+    }))
 }
 
 /// The language messages are rendered in, as the command line names it.

@@ -130,6 +130,9 @@ fn send_directly(
     let mut sink = Sink::new(Target::Webhook { url }, Duration::from_secs(15), stop);
     let options = RenderOptions {
         lang,
+        // Rendered as consume would, templates included; but a template that does not
+        // compile must not stop this last way out: the event then goes as built in.
+        templates: super::templates(&settings.config).ok().flatten(),
         ..RenderOptions::default()
     };
     let _ = writeln!(

@@ -1,18 +1,21 @@
 //! `dq render`: the one message `dq consume` would send for an event given as `dq publish
-//! event` takes it, printed exactly as a `dq consume --dry-run` line. It is how users try a
-//! presentation or a template: nothing is stored and no database is opened.
+//! event` takes it, with the config file's templates, printed exactly as a `dq consume
+//! --dry-run` line. It is how users try a presentation or a template: nothing is stored and
+//! no database is opened.
 
 use std::process::ExitCode;
 
 use anyhow::Result;
 use chrono::Utc;
 
-use super::{lang, print_json, UsageError};
+use super::{lang, print_json, templates, UsageError};
 use crate::cli::RenderArgs;
+use crate::config::Config;
 use crate::event::{self, Event, NewEvent};
 use crate::render::{self, RenderOptions};
 
-pub fn run(args: RenderArgs) -> Result<ExitCode> {
+pub fn run(args: RenderArgs, config: &Config) -> Result<ExitCode> {
+    let templates = templates(config)?;
     let now = Utc::now();
     let mut new = NewEvent {
         event_type: args.event.event_type.clone(),
@@ -39,7 +42,7 @@ pub fn run(args: RenderArgs) -> Result<ExitCode> {
     let options = RenderOptions {
         lang: lang(args.lang),
         mention: args.mention,
-        ..RenderOptions::default()
+        templates,
     };
     print_json(&render::render(&[event], &options))?;
     Ok(ExitCode::SUCCESS)

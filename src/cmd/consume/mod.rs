@@ -35,6 +35,8 @@ use worker::{Http, Local, Source, Worker};
 const DISCORD_TIMEOUT: Duration = Duration::from_secs(15);
 
 pub fn run(settings: &Settings, args: ConsumeArgs) -> Result<ExitCode> {
+    // First, so a template that does not compile stops consume before anything is claimed.
+    let templates = super::templates(&settings.config)?;
     let stop = stop_on_signals()?;
 
     let lang = match args.lang {
@@ -78,7 +80,7 @@ pub fn run(settings: &Settings, args: ConsumeArgs) -> Result<ExitCode> {
         render: RenderOptions {
             lang,
             mention: args.mention && !by_user,
-            ..RenderOptions::default()
+            templates,
         },
         by_user,
     };
