@@ -1,9 +1,11 @@
 //! Rendering, pure: events become the JSON bodies of Discord messages. An embed is built in
-//! layers: `builtin` lays the event out as its type does (EMBEDS.md), the publisher's
-//! presentation (`--title`, `--level`, ...) restyles parts of it, and `limits` then cuts every
-//! text to Discord's limits. `render` puts embeds into one message, `plan` groups events into
-//! messages and `nonce` names a message stably. Nothing here knows about HTTP, the store or
-//! the sources.
+//! layers: `builtin` lays the event out as its type does (EMBEDS.md), the config file's
+//! `template` for the type restyles it, the publisher's presentation (`--title`, `--level`,
+//! ...) wins over both, and `limits` then cuts every text to Discord's limits. `render` puts
+//! embeds into one message, `plan` groups events into messages and `nonce` names a message
+//! stably. Nothing here knows about HTTP, the store or the sources.
+
+use std::sync::Arc;
 
 use chrono::SecondsFormat;
 use serde::Serialize;
@@ -14,8 +16,6 @@ use crate::event::{Event, Presentation};
 mod builtin;
 pub mod limits;
 mod template;
-
-use std::sync::Arc;
 
 use builtin::Layout;
 pub use limits::{count, cut};
