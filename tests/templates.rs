@@ -38,35 +38,32 @@ fn without_timestamp(mut embed: Value) -> Value {
     embed
 }
 
-const DISK_FULL: &str = r#"
-[templates.disk_full]
-title = "💾 {{ mount }} está al {{ used }}%"
-color = "{% if used >= 95 %}red{% else %}orange{% endif %}"
-url = "https://grafana.example/d/disk?var-mount={{ mount }}"
-footer = "{{ codespace_name | default('sin codespace') }}"
-fields = [
-  { name = "Libre", value = "{{ free_mb | filesize }}", inline = true },
-  { name = "Nota", value = "{{ note }}" },
-]
+/// The README's worked example (a custom type restyled), as users copy it.
+fn readme_example() -> String {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme
+        .find("```toml\n[templates.disk_full]")
+        .expect("the README's example");
+    let block = &readme[start + "```toml\n".len()..];
+    block[..block.find("```").unwrap()].to_string()
+}
 
-[templates.disk_full.en]
-title = "💾 {{ mount }} is {{ used }}% full"
-fields = [{ name = "Free", value = "{{ free_mb | filesize }}", inline = true }]
-"#;
+const DISK_ARGS: [&str; 7] = [
+    "disk_full",
+    "--field",
+    "mount=/data",
+    "--field",
+    "used:=97",
+    "--field",
+    "free_mb:=1536",
+];
 
 #[test]
 fn a_custom_type_is_restyled_in_spanish_and_english() {
     let db = TempDb::new();
-    let file = config(&db, DISK_FULL);
-    let args = [
-        "disk_full",
-        "--field",
-        "mount=/data",
-        "--field",
-        "used:=97",
-        "--field",
-        "free_mb:=1536",
-    ];
+    let file = config(&db, &readme_example());
+    let args = DISK_ARGS;
     assert_eq!(
         without_timestamp(render(&file, &args)),
         json!({
@@ -335,38 +332,22 @@ fields = [
 fn the_readme_example_renders_as_the_readme_says() {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let start = readme
-        .find("```toml\n[templates.disk_full]")
-        .expect("the README's example");
-    let block = &readme[start + "```toml\n".len()..];
-    let block = &block[..block.find("```").unwrap()];
     let db = TempDb::new();
-    let file = config(&db, block);
-    let args = [
-        "disk_full",
-        "--field",
-        "mount=/data",
-        "--field",
-        "used:=97",
-        "--field",
-        "free_mb:=1536",
-    ];
-    let spanish = render(&file, &args);
+    let file = config(&db, &readme_example());
+    let spanish = render(&file, &DISK_ARGS);
     assert_eq!(spanish["title"], "💾 /data está al 97%");
     assert_eq!(spanish["color"], 0xFF0000, "red");
-    assert!(spanish["url"]
-        .as_str()
-        .unwrap()
-        .starts_with("https://grafana.example/"));
+    assert!(readme.contains("prints a\nred embed titled `💾 /data está al 97%`"));
+    assert!(readme.contains("with one field `Libre: 1.5 GB`"));
     assert_eq!(
         spanish["fields"],
         json!([{"name": "Libre", "value": "1.5 GB", "inline": true}])
     );
-    let english = render(&file, &[&args[..], &["--lang", "en"]].concat());
+    let english = render(&file, &[&DISK_ARGS[..], &["--lang", "en"]].concat());
+    assert!(readme.contains("`💾 /data is 97% full` and `Free: 1.5 GB`"));
     assert_eq!(english["title"], "💾 /data is 97% full");
     assert_eq!(
         english["fields"],
         json!([{"name": "Free", "value": "1.5 GB", "inline": true}])
     );
-    assert!(readme.contains("`💾 /data está al 97%`") && readme.contains("`Libre: 1.5 GB`"));
 }
