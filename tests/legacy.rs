@@ -8,7 +8,7 @@ mod support;
 use chrono::Local;
 use rusqlite::{params, Connection};
 use serde_json::json;
-use support::queue::{json, succeeds};
+use support::queue::{json, scanned_counts, succeeds};
 use support::TempDb;
 
 /// The original module's schema, statement for statement.
@@ -352,4 +352,104 @@ fn the_original_bot_reads_a_row_published_with_title() {
     let id = event["id"].as_i64().unwrap();
     let marked = serve.post(&format!("/discord/events/{id}/processed"), None);
     assert_eq!(marked.json()["success"], true);
+}
+
+/// `dq stats --json --max-attempts N`'s counts, in the order `scanned_counts` gives them.
+fn kept_counts(db: &TempDb, max_attempts: i64) -> [i64; 6] {
+    let stats = json(&succeeds(db.dq().args([
+        "stats",
+        "--json",
+        "--max-attempts",
+        &max_attempts.to_string(),
+    ])));
+    [
+        "total",
+        "pending",
+        "processed",
+        "failed",
+        "leased",
+        "waiting",
+    ]
+    .map(|key| stats[key].as_i64().unwrap())
+}
+
+#[test]
+fn the_kept_counts_start_from_the_originals_rows_and_follow_its_writes() {
+    let db = python_database();
+    let now_ms = || chrono::Utc::now().timestamp_millis();
+    // Migrating counts the rows already there, once, for every max_attempts.
+    for max_attempts in 1..=4 {
+        let kept = kept_counts(&db, max_attempts);
+        let scanned = scanned_counts(
+            &Connection::open(db.path()).unwrap(),
+            max_attempts,
+            now_ms(),
+        );
+        assert_eq!(kept, scanned, "max_attempts {max_attempts}");
+    }
+    assert_eq!(kept_counts(&db, 3), [4, 2, 1, 1, 0, 0]);
+    let stats = json(&succeeds(db.dq().args(["stats", "--json"])));
+    // The last delivery is the processed event's naive local last_attempt, read as UTC; the
+    // oldest due event is the one the original retried once (id 3), created at a naive
+    // local time too.
+    let conn = Connection::open(db.path()).unwrap();
+    let (delivered, created): (String, String) = conn
+        .query_row(
+            "SELECT (SELECT last_attempt FROM events WHERE id = 1),
+                (SELECT created_at FROM events WHERE id = 3)",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    let delivered = dq::event::parse_timestamp(&delivered).unwrap();
+    assert_eq!(
+        stats["last_delivery"],
+        dq::event::format_timestamp(delivered)
+    );
+    let created = dq::event::parse_timestamp(&created).unwrap();
+    let age = (chrono::Utc::now() - created).num_seconds() as f64;
+    let shown = stats["oldest_due_age_seconds"].as_f64().unwrap();
+    assert!((shown - age).abs() < 60.0, "{shown} vs {age}");
+
+    // The original's own inserts, marks and deletes are counted by the triggers.
+    python_publish(
+        &conn,
+        "",
+        "test",
+        r#"{"message": "a"}"#,
+        &python_now_minus(0),
+    );
+    python_publish(
+        &conn,
+        "",
+        "test",
+        r#"{"message": "b"}"#,
+        &python_now_minus(0),
+    );
+    conn.execute(
+        "UPDATE events SET processed = 1, last_attempt = ? WHERE id = 4",
+        [python_now_minus(0)],
+    )
+    .unwrap();
+    conn.execute(
+        "UPDATE events SET attempts = attempts + 1, last_attempt = ? WHERE id = 3",
+        [python_now_minus(0)],
+    )
+    .unwrap();
+    conn.execute("DELETE FROM events WHERE processed = 1 AND id = 1", [])
+        .unwrap();
+    for max_attempts in 1..=4 {
+        assert_eq!(
+            kept_counts(&db, max_attempts),
+            scanned_counts(&conn, max_attempts, now_ms()),
+            "max_attempts {max_attempts}"
+        );
+    }
+    assert_eq!(kept_counts(&db, 3), [5, 3, 1, 1, 0, 0]);
+    let stats = json(&succeeds(db.dq().args(["stats", "--json"])));
+    let delivered = dq::event::parse_timestamp(stats["last_delivery"].as_str().unwrap()).unwrap();
+    assert!(
+        (chrono::Utc::now() - delivered).num_seconds() < 60,
+        "{stats}"
+    );
 }

@@ -1,18 +1,24 @@
 //! Property test of the queue's rules: for any sequence of publish, claim, mark processed,
-//! mark failed, release, retry and clock advances, the store agrees with a simple model of
-//! what each event's state must be. Counts stay consistent (total = pending + processed +
-//! failed; leased and waiting are part of pending), no event is handed to two claimers at
-//! once, and no event is lost: once every lease and backoff has run out, every pending event
-//! can be claimed again.
+//! mark failed, release, retry, cleanup and clock advances, and of the original Python
+//! system's own writes to the same file, the store agrees with a simple model of what each
+//! event's state must be. Counts stay consistent (total = pending + processed + failed;
+//! leased and waiting are part of pending) and equal a full `COUNT(*)` of the rows for any
+//! max_attempts, no event is handed to two claimers at once, and no event is lost: once
+//! every lease and backoff has run out, every pending event can be claimed again.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
-use dq::event::NewEvent;
-use dq::store::{Claim, Failure, Marked, Policy, Store, StoreError};
+use chrono::{DateTime, Local, TimeZone, Utc};
+use dq::event::{parse_timestamp, NewEvent};
+use dq::store::{Claim, Failure, Marked, Policy, Stats, Store, StoreError, DEFAULT_BUSY_TIMEOUT};
 use proptest::prelude::*;
+use rusqlite::{params, Connection};
+use support::queue::scanned_counts;
 
 #[derive(Debug, Clone)]
 enum Operation {
@@ -30,6 +36,15 @@ enum Operation {
     Release(usize),
     Retry(usize),
     RetryAll,
+    Cleanup {
+        older_than_seconds: u64,
+        include_failed: bool,
+    },
+    /// The original publisher's insert: only the four columns it knew.
+    PythonPublish,
+    /// The original API's mark processed and mark failed, which know nothing of leases.
+    PythonProcessed(usize),
+    PythonFailed(usize),
     Advance(u64),
 }
 
@@ -51,13 +66,23 @@ fn operation() -> impl Strategy<Value = Operation> {
         any::<usize>().prop_map(Operation::Release),
         any::<usize>().prop_map(Operation::Retry),
         Just(Operation::RetryAll),
+        (0u64..1800, any::<bool>()).prop_map(|(older_than_seconds, include_failed)| {
+            Operation::Cleanup {
+                older_than_seconds,
+                include_failed,
+            }
+        }),
+        Just(Operation::PythonPublish),
+        any::<usize>().prop_map(Operation::PythonProcessed),
+        any::<usize>().prop_map(Operation::PythonFailed),
         (0u64..900).prop_map(Operation::Advance),
     ]
 }
 
 /// What the model knows of one event.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct Model {
+    created: DateTime<Utc>,
     processed: bool,
     attempts: i64,
     /// Unix milliseconds until which a claimer holds it.
@@ -69,6 +94,16 @@ struct Model {
 }
 
 impl Model {
+    fn new(created: DateTime<Utc>) -> Model {
+        Model {
+            created,
+            processed: false,
+            attempts: 0,
+            leased_until: None,
+            due_at: None,
+            backoff_unknown: false,
+        }
+    }
     fn dead(&self, max_attempts: i64) -> bool {
         !self.processed && self.attempts >= max_attempts
     }
@@ -94,11 +129,76 @@ fn new_event() -> NewEvent {
     }
 }
 
+/// The age of the oldest due event as a scan in id order finds it.
+fn scanned_oldest_due_age(conn: &Connection, max_attempts: i64, now: DateTime<Utc>) -> f64 {
+    let created: Option<String> = conn
+        .query_row(
+            "SELECT created_at FROM events WHERE processed = 0 AND attempts < ?1
+                AND (next_attempt_ms IS NULL OR next_attempt_ms <= ?2)
+                AND (lease_until_ms IS NULL OR lease_until_ms <= ?2)
+             ORDER BY id LIMIT 1",
+            params![max_attempts, now.timestamp_millis()],
+            |row| row.get(0),
+        )
+        .ok();
+    created
+        .and_then(|created| parse_timestamp(&created))
+        .map_or(0.0, |created| {
+            (now - created).num_milliseconds().max(0) as f64 / 1000.0
+        })
+}
+
+fn counts(stats: &Stats) -> [i64; 6] {
+    [
+        stats.total,
+        stats.pending,
+        stats.processed,
+        stats.failed,
+        stats.leased,
+        stats.waiting,
+    ]
+}
+
+/// `datetime.now().isoformat()`, as the original wrote its timestamps: naive local time.
+fn python_time(time: DateTime<Utc>) -> String {
+    time.with_timezone(&Local)
+        .naive_local()
+        .format("%Y-%m-%dT%H:%M:%S%.6f")
+        .to_string()
+}
+
+/// A database file on tmpfs where there is one: a publish syncs, and the cases are many.
+fn database_dir() -> tempfile::TempDir {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        if let Ok(dir) = tempfile::tempdir_in(shm) {
+            return dir;
+        }
+    }
+    tempfile::tempdir().unwrap()
+}
+
 fn check(operations: &[Operation]) -> Result<(), TestCaseError> {
     let policy = Policy::default();
     let max = policy.max_attempts;
-    let mut store = Store::open_in_memory(policy).unwrap();
+    let dir = database_dir();
+    let path = dir.path().join("events.db");
+    let mut store = Store::open(&path, policy, DEFAULT_BUSY_TIMEOUT).unwrap();
+    // The same file seen with other max_attempts (each command may set its own), and as
+    // the original Python system sees it.
+    let others: Vec<Store> = [1, 2, 4]
+        .into_iter()
+        .map(|max_attempts| {
+            let policy = Policy {
+                max_attempts,
+                ..policy
+            };
+            Store::open(&path, policy, DEFAULT_BUSY_TIMEOUT).unwrap()
+        })
+        .collect();
+    let python = Connection::open(&path).unwrap();
     let mut models: BTreeMap<i64, Model> = BTreeMap::new();
+    let mut last_delivery: Option<DateTime<Utc>> = None;
     let mut now = start();
     let pick = |models: &BTreeMap<i64, Model>, index: usize| -> Option<i64> {
         (!models.is_empty()).then(|| *models.keys().nth(index % models.len()).unwrap())
@@ -111,7 +211,7 @@ fn check(operations: &[Operation]) -> Result<(), TestCaseError> {
                     .publish(&vec![new_event(); count], Duration::ZERO, now)
                     .unwrap();
                 for item in published {
-                    prop_assert!(models.insert(item.id, Model::default()).is_none());
+                    prop_assert!(models.insert(item.id, Model::new(now)).is_none());
                 }
             }
             Operation::Claim {
@@ -157,6 +257,9 @@ fn check(operations: &[Operation]) -> Result<(), TestCaseError> {
                         Marked::Processed
                     }
                 );
+                if !model.processed {
+                    last_delivery = Some(now);
+                }
                 model.processed = true;
                 model.leased_until = None;
                 model.due_at = None;
@@ -223,7 +326,7 @@ fn check(operations: &[Operation]) -> Result<(), TestCaseError> {
                     Ok(count) => {
                         prop_assert!(model.dead(max), "retried event {id} was not failed");
                         prop_assert_eq!(count, 1);
-                        *model = Model::default();
+                        *model = Model::new(model.created);
                     }
                     Err(error) => {
                         prop_assert!(!model.dead(max), "a failed event {id} was not retried");
@@ -238,14 +341,83 @@ fn check(operations: &[Operation]) -> Result<(), TestCaseError> {
                 let dead = models.values().filter(|model| model.dead(max)).count();
                 prop_assert_eq!(store.retry_all().unwrap(), dead);
                 for model in models.values_mut().filter(|model| model.dead(max)) {
-                    *model = Model::default();
+                    *model = Model::new(model.created);
                 }
+            }
+            Operation::Cleanup {
+                older_than_seconds,
+                include_failed,
+            } => {
+                let before = now - chrono::Duration::seconds(older_than_seconds as i64);
+                let old = |model: &Model| {
+                    model.created < before && (model.processed || include_failed && model.dead(max))
+                };
+                let expected = models.values().filter(|model| old(model)).count();
+                prop_assert_eq!(store.cleanup(before, include_failed).unwrap(), expected);
+                models.retain(|_, model| !old(model));
+            }
+            Operation::PythonPublish => {
+                python
+                    .execute(
+                        "INSERT INTO events (user_id, event_type, payload, created_at)
+                         VALUES ('', 'custom', '{}', ?1)",
+                        [python_time(now)],
+                    )
+                    .unwrap();
+                models.insert(python.last_insert_rowid(), Model::new(now));
+            }
+            Operation::PythonProcessed(index) => {
+                let Some(id) = pick(&models, index) else {
+                    continue;
+                };
+                python
+                    .execute(
+                        "UPDATE events SET processed = 1, last_attempt = ?1 WHERE id = ?2",
+                        params![python_time(now), id],
+                    )
+                    .unwrap();
+                let model = models.get_mut(&id).unwrap();
+                if !model.processed {
+                    last_delivery = Some(now);
+                }
+                model.processed = true;
+            }
+            Operation::PythonFailed(index) => {
+                let Some(id) = pick(&models, index) else {
+                    continue;
+                };
+                python
+                    .execute(
+                        "UPDATE events SET attempts = attempts + 1, last_attempt = ?1,
+                            error_message = 'HTTP 502' WHERE id = ?2",
+                        params![python_time(now), id],
+                    )
+                    .unwrap();
+                models.get_mut(&id).unwrap().attempts += 1;
             }
             Operation::Advance(seconds) => now += chrono::Duration::seconds(seconds as i64),
         }
 
         let now_ms = now.timestamp_millis();
         let stats = store.stats(now).unwrap();
+        // The kept counts are exact: a full scan of the rows finds the same, for any
+        // max_attempts, and so does the oldest due event.
+        for store in std::iter::once(&store).chain(&others) {
+            let max_attempts = store.policy().max_attempts;
+            let stats = store.stats(now).unwrap();
+            prop_assert_eq!(
+                counts(&stats),
+                scanned_counts(&python, max_attempts, now_ms),
+                "kept counts differ from a scan with max_attempts {}",
+                max_attempts
+            );
+            prop_assert_eq!(
+                stats.oldest_due_age_seconds,
+                scanned_oldest_due_age(&python, max_attempts, now)
+            );
+        }
+        // Timestamps are kept to the microsecond.
+        prop_assert_eq!(stats.last_delivery, last_delivery);
         prop_assert_eq!(stats.total, models.len() as i64, "an event was lost");
         prop_assert_eq!(stats.total, stats.pending + stats.processed + stats.failed);
         prop_assert!(stats.leased + stats.waiting <= stats.pending);

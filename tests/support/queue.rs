@@ -120,6 +120,33 @@ pub fn count(db: &TempDb) -> i64 {
         .expect("counting events")
 }
 
+/// Total, pending, processed, failed, leased and waiting as a full scan of the rows finds
+/// them: how `stats` counted before the counts were kept, and the reference they must equal.
+pub fn scanned_counts(conn: &rusqlite::Connection, max_attempts: i64, now_ms: i64) -> [i64; 6] {
+    conn.query_row(
+        "SELECT COUNT(*),
+            COALESCE(SUM(processed = 0 AND attempts < ?1), 0),
+            COALESCE(SUM(processed = 1), 0),
+            COALESCE(SUM(processed = 0 AND attempts >= ?1), 0),
+            COALESCE(SUM(processed = 0 AND attempts < ?1 AND lease_until_ms > ?2), 0),
+            COALESCE(SUM(processed = 0 AND attempts < ?1 AND next_attempt_ms > ?2
+                AND (lease_until_ms IS NULL OR lease_until_ms <= ?2)), 0)
+         FROM events",
+        rusqlite::params![max_attempts, now_ms],
+        |row| {
+            Ok([
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+                row.get(5)?,
+            ])
+        },
+    )
+    .unwrap()
+}
+
 /// The store on the test database, as the consumer would use it.
 pub fn store(db: &TempDb) -> Store {
     Store::open(db.path(), Policy::default(), Duration::from_secs(5)).expect("opening the store")
