@@ -123,8 +123,11 @@ fn stats_prints_aligned_tables_without_secrets() {
             .arg("stats"),
     );
     assert!(!out.contains("s3cr3t"), "{out}");
-    let (counts, config) = out.split_once("\n\n").unwrap();
+    let [counts, delivery, config] = out.split("\n\n").collect::<Vec<_>>()[..] else {
+        panic!("not three tables: {out}");
+    };
     assert_aligned(counts);
+    assert_aligned(delivery);
     assert_aligned(config);
     let line = |name: &str| {
         counts
@@ -146,6 +149,32 @@ fn stats_prints_aligned_tables_without_secrets() {
 }
 
 #[test]
+fn stats_shows_the_age_of_the_oldest_due_event_and_the_last_delivery() {
+    let (db, ids) = mixed_queue();
+    // ids[5] is the only due event (3 is leased, 4 waits out a backoff).
+    age_event(&db, ids[5], 2);
+    let stats = json(&succeeds(db.dq().args(["stats", "--json"])));
+    let age = stats["oldest_due_age_seconds"].as_f64().unwrap();
+    assert!((172_800.0..172_900.0).contains(&age), "{stats}");
+    let delivered = dq::event::parse_timestamp(stats["last_delivery"].as_str().unwrap()).unwrap();
+    assert!(
+        (chrono::Utc::now() - delivered).num_seconds() < 60,
+        "{stats}"
+    );
+    let out = succeeds(db.dq().arg("stats"));
+    assert!(out.contains("oldest due     2d old"), "{out}");
+    assert!(out.contains("last delivery  0s ago ("), "{out}");
+
+    // Once nothing is due, the age is 0; the last delivery stays.
+    succeeds(db.dq().args(["cleanup", "--days", "0"]));
+    mark_processed(&db, ids[5]);
+    let stats = json(&succeeds(db.dq().args(["stats", "--json"])));
+    assert_eq!(stats["oldest_due_age_seconds"], 0.0);
+    assert!(stats["last_delivery"].is_string());
+    assert!(succeeds(db.dq().arg("stats")).contains("oldest due     nothing due"));
+}
+
+#[test]
 fn stats_on_a_new_database_counts_zero() {
     let db = TempDb::new();
     let stats = json(&succeeds(db.dq().args(["stats", "--json"])));
@@ -159,6 +188,11 @@ fn stats_on_a_new_database_counts_zero() {
     ] {
         assert_eq!(stats[key], 0, "{key}");
     }
+    assert_eq!(stats["oldest_due_age_seconds"], 0.0);
+    assert_eq!(stats["last_delivery"], serde_json::Value::Null);
+    let out = succeeds(db.dq().arg("stats"));
+    assert!(out.contains("oldest due     nothing due"), "{out}");
+    assert!(out.contains("last delivery  never"), "{out}");
 }
 
 #[test]

@@ -9,11 +9,13 @@ use serde_json::{json, Value};
 use super::{print, print_json, table, Settings};
 use crate::cli::{CleanupArgs, FailedArgs, RetryArgs};
 use crate::config::{Origin, Source};
+use crate::event::format_timestamp;
 use crate::secret::mask_url;
 
 pub fn stats(settings: &Settings) -> Result<ExitCode> {
     let store = settings.open_store()?;
-    let stats = store.stats(Utc::now())?;
+    let now = Utc::now();
+    let stats = store.stats(now)?;
     if settings.json {
         let mut document = serde_json::to_value(stats)?;
         if let Value::Object(map) = &mut document {
@@ -35,6 +37,25 @@ pub fn stats(settings: &Settings) -> Result<ExitCode> {
         .map(|(name, count)| vec![name.to_string(), count.to_string()])
         .collect();
     let mut out = table(&["state", "events"], &rows);
+    out.push('\n');
+    // Leased and waiting events are the pending ones that are not due.
+    let oldest_due = if stats.pending > stats.leased + stats.waiting {
+        let seconds = stats.oldest_due_age_seconds as i64;
+        format!("{} old", age(now - chrono::Duration::seconds(seconds), now))
+    } else {
+        "nothing due".into()
+    };
+    let last_delivery = stats.last_delivery.map_or_else(
+        || "never".into(),
+        |time| format!("{} ago ({})", age(time, now), format_timestamp(time)),
+    );
+    out.push_str(&table(
+        &["delivery", "when"],
+        &[
+            vec!["oldest due".into(), oldest_due],
+            vec!["last delivery".into(), last_delivery],
+        ],
+    ));
     out.push('\n');
     out.push_str(&config_table(settings));
     print(&out)?;
