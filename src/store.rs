@@ -104,6 +104,12 @@ const MIGRATIONS: &[&str] = &[
     END;",
 ];
 
+/// The page cache of one connection, in KiB.
+const CACHE_KIB: i64 = 2048;
+/// SQLite's memory in one process, all connections together, in bytes: past it, caches
+/// reuse their pages instead of growing.
+const SOFT_HEAP_LIMIT: i64 = 8 * 1024 * 1024;
+
 /// Default for how long a writer waits for another writer's lock.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -299,12 +305,22 @@ impl Store {
             .conn
             .pragma_update(None, "synchronous", "NORMAL")
             .context("setting synchronous mode")?;
-        // Up to 64 MiB of page cache (allocated only as used), so a large batch is written
-        // once at commit instead of spilling pages to the log as it goes.
-        store
-            .conn
-            .pragma_update(None, "cache_size", -65_536)
-            .context("setting the cache size")?;
+        // Memory stays bounded whatever the table holds: each connection caches at most
+        // CACHE_KIB of pages (allocated as used), all the connections of one process together
+        // at most SOFT_HEAP_LIMIT of SQLite's memory (serve opens one per worker), and no
+        // file is memory-mapped, so reading a large table does not grow the resident set.
+        // A large batch is no slower with a small cache: its pages are appended once each,
+        // whether they wait in the cache or spill to the log.
+        for (pragma, value) in [
+            ("cache_size", -CACHE_KIB),
+            ("mmap_size", 0),
+            ("soft_heap_limit", SOFT_HEAP_LIMIT),
+        ] {
+            store
+                .conn
+                .pragma_update(None, pragma, value)
+                .with_context(|| format!("setting {pragma}"))?;
+        }
         Ok(store)
     }
 
