@@ -808,36 +808,65 @@ impl Store {
 
     /// Deletes processed events (and dead-lettered ones with `include_failed`) created before
     /// `before`. Rows whose creation time cannot be read are kept.
+    ///
+    /// Creation times are compared parsed (the original wrote naive local times), but only
+    /// rows that can be old are read: through idx_created, up to a bound 15 hours after
+    /// `before` (more than any time zone's offset), so any way of writing an earlier time
+    /// sorts before it. They are deleted a chunk at a time, each chunk its own transaction,
+    /// so a large sweep neither holds the write lock for long nor gathers every id in memory.
     pub fn cleanup(&mut self, before: DateTime<Utc>, include_failed: bool) -> Result<usize> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .context("locking the database to clean up")?;
-        let old: Vec<i64> = {
-            let mut statement = tx.prepare_cached(
-                "SELECT id, created_at FROM events
-                 WHERE processed = 1 OR (?1 AND processed = 0 AND attempts >= ?2)",
-            )?;
-            let rows = statement
-                .query_map(params![include_failed, self.policy.max_attempts], |row| {
-                    Ok((row.get::<_, i64>(0)?, text(row, 1)?))
-                })?;
-            // Creation times are compared parsed: the original wrote naive local times.
-            rows.filter_map(|row| row.ok())
-                .filter(|(_, created)| parse_timestamp(created).is_some_and(|time| time < before))
-                .map(|(id, _)| id)
-                .collect()
-        };
-        {
-            let mut delete = tx.prepare_cached("DELETE FROM events WHERE id = ?1")?;
-            for id in &old {
-                delete.execute([id]).context("deleting an old event")?;
+        let bound = (before + chrono::Duration::hours(15))
+            .format("%Y-%m-%dT%H:%M:%S")
+            .to_string();
+        let mut deleted = 0;
+        // Where the last chunk stopped, in idx_created's order.
+        let mut after: (rusqlite::types::Value, i64) = (rusqlite::types::Value::Null, 0);
+        loop {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .context("locking the database to clean up")?;
+            let candidates: Vec<(rusqlite::types::Value, i64, String)> = tx
+                .prepare_cached(
+                    "SELECT created_at, id FROM events INDEXED BY idx_created
+                     WHERE created_at < ?1 AND (?2 IS NULL OR (created_at, id) > (?2, ?3))
+                        AND (processed = 1 OR (?4 AND processed = 0 AND attempts >= ?5))
+                     ORDER BY created_at, id LIMIT ?6",
+                )?
+                .query_map(
+                    params![
+                        bound,
+                        after.0,
+                        after.1,
+                        include_failed,
+                        self.policy.max_attempts,
+                        CLEANUP_CHUNK
+                    ],
+                    |row| Ok((row.get(0)?, row.get(1)?, text(row, 0)?)),
+                )?
+                .collect::<rusqlite::Result<_>>()
+                .context("finding old events")?;
+            {
+                let mut delete = tx.prepare_cached("DELETE FROM events WHERE id = ?1")?;
+                for (_, id, created) in &candidates {
+                    if parse_timestamp(created).is_some_and(|time| time < before) {
+                        delete.execute([id]).context("deleting an old event")?;
+                        deleted += 1;
+                    }
+                }
+            }
+            tx.commit().context("committing the cleanup")?;
+            let full = candidates.len() as i64 == CLEANUP_CHUNK;
+            match candidates.into_iter().last() {
+                Some((created, id, _)) if full => after = (created, id),
+                _ => return Ok(deleted),
             }
         }
-        tx.commit().context("committing the cleanup")?;
-        Ok(old.len())
     }
 }
+
+/// Rows a cleanup reads per transaction.
+const CLEANUP_CHUNK: i64 = 1000;
 
 /// Marks one event delivered inside `tx`; `None` if there is no such event.
 fn mark_processed_in(tx: &Connection, id: i64, now: DateTime<Utc>) -> Result<Option<Acked>> {
@@ -1371,6 +1400,42 @@ mod tests {
         assert_eq!(store.cleanup(before, true).unwrap(), 1);
         let stats = store.stats(at(10 * 86400)).unwrap();
         assert_eq!((stats.total, stats.pending), (2, 2));
+    }
+
+    #[test]
+    fn cleanup_works_through_many_chunks_and_any_way_of_writing_a_time() {
+        let mut store = store();
+        // 2,500 old processed events with a pending one after each hundred (kept), across
+        // several chunks of the sweep.
+        let ids = publish(&mut store, 2_525, at(-86_400));
+        for (index, id) in ids.iter().enumerate() {
+            if index % 101 != 100 {
+                store.mark_processed(*id, at(0)).unwrap();
+            }
+        }
+        // Times just before and after the cut, written with the largest offsets: the first
+        // sorts after the cut as text, but is older.
+        let late = publish(&mut store, 4, at(0));
+        for (id, created) in [
+            (late[0], "2026-11-28T01:59:59+14:00"),
+            (late[1], "2026-11-27T00:00:01-12:00"),
+            (late[2], "2026-11-27T12:00:01Z"),
+            (late[3], "yesterday"),
+        ] {
+            store
+                .conn
+                .execute(
+                    "UPDATE events SET created_at = ?2, processed = 1 WHERE id = ?1",
+                    params![id, created],
+                )
+                .unwrap();
+        }
+        assert_eq!(store.cleanup(at(0), false).unwrap(), 2_500 + 1);
+        let stats = store.stats(at(0)).unwrap();
+        assert_eq!((stats.pending, stats.processed), (25, 3));
+        assert!(store.get(late[0]).unwrap().is_none());
+        assert!(store.get(late[1]).unwrap().is_some());
+        assert_eq!(store.cleanup(at(0), false).unwrap(), 0);
     }
 
     #[test]
