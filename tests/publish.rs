@@ -441,6 +441,90 @@ fn a_large_batch_is_stored_in_order() {
     }
 }
 
+/// `count` batch lines of type `custom` with `n` in the payload; `keyed` maps a line index to
+/// the dedup key it carries.
+fn batch_lines(count: usize, keyed: &dyn Fn(usize) -> Option<&'static str>) -> String {
+    (0..count)
+        .map(|n| match keyed(n) {
+            Some(key) => format!(
+                "{{\"event_type\":\"custom\",\"payload\":{{\"n\":{n}}},\"dedup_key\":\"{key}\"}}\n"
+            ),
+            None => format!("{{\"event_type\":\"custom\",\"payload\":{{\"n\":{n}}}}}\n"),
+        })
+        .collect()
+}
+
+#[test]
+fn a_batch_longer_than_its_read_ahead_is_streamed_in_order_and_honours_dedup_keys() {
+    // 25,000 lines: well past the 10,000 read before the database is touched, so most of
+    // them stream into the transaction. Keys repeat within the read-ahead, across it and
+    // within the streamed part.
+    let db = TempDb::new();
+    let keyed = |n: usize| match n {
+        5 | 12_000 => Some("across"),
+        20_000 | 24_999 => Some("streamed"),
+        _ => None,
+    };
+    let output = support::dq()
+        .args(["--db", db.path().to_str().unwrap(), "publish", "batch"])
+        .write_stdin_and_wait(&batch_lines(25_000, &keyed));
+    assert!(output.status.success(), "{output:?}");
+    let ids: Vec<i64> = stdout(&output)
+        .lines()
+        .map(|id| id.parse().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 25_000);
+    assert_eq!(ids[12_000], ids[5]);
+    assert_eq!(ids[24_999], ids[20_000]);
+    let mut unique = ids.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique, (1..=24_998).collect::<Vec<i64>>());
+    assert_eq!(count(&db), 24_998);
+    for n in [0, 5, 9_999, 10_000, 10_001, 12_001, 20_000, 24_998] {
+        assert_eq!(row(&db, ids[n]).payload["n"], n, "line {}", n + 1);
+    }
+}
+
+#[test]
+fn a_bad_line_late_in_a_streamed_batch_stores_nothing_and_is_named() {
+    let db = TempDb::new();
+    publish(&db, &["test"]);
+    let before = db.dump();
+    let mut input = batch_lines(24_999, &|_| None);
+    input.push_str("{\"event_type\": \"custom\", \"payload\": \"not an object\"}\n");
+    input.push_str(&batch_lines(1, &|_| None));
+    let output = support::dq()
+        .args(["--db", db.path().to_str().unwrap(), "publish", "batch"])
+        .write_stdin_and_wait(&input);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let message = support::queue::stderr(&output);
+    assert!(message.starts_with("dq: error: line 25000: "), "{message}");
+    assert_eq!(stdout(&output), "");
+    assert_eq!(db.dump(), before);
+    // The next publish takes the next id: the rolled-back rows left no trace.
+    assert_eq!(succeeds(db.dq().args(["publish", "test"])), "2\n");
+}
+
+#[test]
+fn a_batch_line_over_a_mebibyte_is_refused_by_its_number() {
+    let db = TempDb::new();
+    let mut input = batch_lines(2, &|_| None);
+    input.push_str(&" ".repeat(1024 * 1024 + 1));
+    input.push('\n');
+    let output = support::dq()
+        .args(["--db", db.path().to_str().unwrap(), "publish", "batch"])
+        .write_stdin_and_wait(&input);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let message = support::queue::stderr(&output);
+    assert!(
+        message.contains("line 3: longer than 1048576 bytes"),
+        "{message}"
+    );
+    // Found in the read-ahead, before the database was opened.
+    assert!(!db.path().exists());
+}
+
 #[test]
 fn batch_with_json_prints_one_document_per_line() {
     let db = TempDb::new();

@@ -1,6 +1,7 @@
 //! `dq publish`: turn flags (or stdin lines) into events and store them durably.
 
-use std::io::{Read, Write};
+use std::borrow::Cow;
+use std::io::{BufRead, Read, Write};
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -10,11 +11,22 @@ use anyhow::{Context, Result};
 use chrono::Utc;
 use serde_json::{json, Map, Value};
 
-use super::{print, Settings, UsageError};
+use super::{Settings, UsageError};
 use crate::cli::{CodespaceAction, MinecraftState, PublishArgs, PublishKind};
 use crate::discord::{self, Outcome, RetryPlan, Sink, Target};
 use crate::event::{self, Event, NewEvent, Presentation, ValidEvent};
 use crate::render::{self, Lang, RenderOptions};
+use crate::store::Published;
+
+/// A batch line longer than this is refused: a payload is at most 64 KiB serialized, and a
+/// bound keeps a stream without newlines from filling the memory.
+const MAX_LINE_BYTES: usize = 1024 * 1024;
+/// A batch is read this far (events, bytes) before the database is touched. One that ends
+/// within it is validated whole before it takes the write lock, and is sent straight to
+/// Discord if the database fails; a longer one streams the rest into the transaction,
+/// holding the lock while it reads.
+const HEAD_EVENTS: usize = 10_000;
+const HEAD_BYTES: usize = 8 * 1024 * 1024;
 
 pub fn run(settings: &Settings, args: PublishArgs) -> Result<ExitCode> {
     let common = &args.common;
@@ -29,8 +41,8 @@ pub fn run(settings: &Settings, args: PublishArgs) -> Result<ExitCode> {
     if !batch && common.dedup_key.is_none() && !common.dedup_window.is_zero() {
         return Err(UsageError("--dedup-window needs --dedup-key".into()).into());
     }
-    // Completed and validated one by one as they are read, so that a large batch holds
-    // only serialized payloads; an error names the stdin line it came from.
+    // Completed and validated one by one as they are read; an error names the stdin line it
+    // came from.
     let timestamp = event::format_timestamp(now);
     let finish = |line: Option<usize>, mut event: NewEvent| {
         event.complete_with(common.codespace.as_deref(), &timestamp);
@@ -40,46 +52,101 @@ pub fn run(settings: &Settings, args: PublishArgs) -> Result<ExitCode> {
         })
     };
     let presentation = common.presentation.presentation();
-    let events: Vec<ValidEvent> = match args.kind {
-        PublishKind::Batch => read_batch(
-            std::io::stdin().lock(),
-            &common.user_id,
-            &presentation,
-            finish,
-        )?,
-        kind => vec![finish(
-            None,
-            NewEvent {
-                event_type: event_type(&kind),
-                payload: payload(kind),
-                user_id: common.user_id.clone(),
-                dedup_key: common.dedup_key.clone(),
-                presentation,
-            },
-        )?],
-    };
+    if batch {
+        // The user id and presentation flags fill in what a line does not say.
+        return publish_batch(settings, common.dedup_window, now, |line, mut event| {
+            if event.user_id.is_empty() {
+                event.user_id.clone_from(&common.user_id);
+            }
+            event.presentation = event.presentation.or(&presentation);
+            finish(Some(line), event)
+        });
+    }
+    let events = vec![finish(
+        None,
+        NewEvent {
+            event_type: event_type(&args.kind),
+            payload: payload(args.kind),
+            user_id: common.user_id.clone(),
+            dedup_key: common.dedup_key.clone(),
+            presentation,
+        },
+    )?];
     let stored = settings.open_store().and_then(|mut store| {
         store
             .publish_valid(&events, common.dedup_window, now)
             .with_context(|| format!("storing in {}", settings.db_path.display()))
     });
-    let published = match stored {
-        Ok(published) => published,
-        Err(error) => return send_directly(settings, &events, error, now),
-    };
-    let mut out = String::new();
-    for item in &published {
-        if settings.json {
-            out.push_str(&json!({ "id": item.id, "duplicate": item.duplicate }).to_string());
-        } else {
-            out.push_str(&item.id.to_string());
-        }
-        out.push('\n');
+    match stored {
+        Ok(published) => print_ids(settings, published.into_iter()),
+        Err(error) => send_directly(settings, &events, error, now),
     }
-    print(&out)?;
-    // The process exits next and the OS takes the memory back at once; freeing a large
-    // batch's events one by one would cost a tenth of its time.
-    std::mem::forget(events);
+}
+
+/// `dq publish batch`: stdin streamed into one transaction, so memory stays flat whatever the
+/// length; a bad line anywhere stores nothing.
+fn publish_batch(
+    settings: &Settings,
+    dedup_window: Duration,
+    now: chrono::DateTime<Utc>,
+    finish: impl Fn(usize, NewEvent) -> Result<ValidEvent, UsageError>,
+) -> Result<ExitCode> {
+    let mut lines = BatchLines::new(std::io::stdin().lock(), &finish);
+    let mut head = Vec::new();
+    let mut head_bytes = 0;
+    while head.len() < HEAD_EVENTS && head_bytes < HEAD_BYTES {
+        let Some(event) = lines.next().transpose()? else {
+            break;
+        };
+        head_bytes += event.payload_json().len() + event.event_type().len() + event.user_id().len();
+        head.push(event);
+    }
+    let whole = lines.done;
+    let direct = |error: anyhow::Error| {
+        if whole {
+            send_directly(settings, &head, error, now)
+        } else {
+            Err(error.context(format!(
+                "a batch of more than {HEAD_EVENTS} events is not sent straight to Discord"
+            )))
+        }
+    };
+    let mut store = match settings.open_store() {
+        Ok(store) => store,
+        Err(error) => return direct(error),
+    };
+    let mut input_failed = false;
+    let rest = lines.by_ref().map(|line| {
+        input_failed |= line.is_err();
+        line.map(Cow::Owned)
+    });
+    let events = head
+        .iter()
+        .map(|event| Ok(Cow::Borrowed(event)))
+        .chain(rest);
+    match store.publish_stream(events, dedup_window, now) {
+        Ok(published) => print_ids(settings, published.iter()),
+        Err(error) if input_failed => Err(error),
+        Err(error) => direct(error.context(format!("storing in {}", settings.db_path.display()))),
+    }
+}
+
+/// One id per line, or one `{"id", "duplicate"}` document per line with `--json`.
+fn print_ids(settings: &Settings, published: impl Iterator<Item = Published>) -> Result<ExitCode> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for item in published {
+        if settings.json {
+            writeln!(
+                out,
+                "{}",
+                json!({ "id": item.id, "duplicate": item.duplicate })
+            )
+        } else {
+            writeln!(out, "{}", item.id)
+        }
+        .context("writing to stdout")?;
+    }
+    out.flush().context("writing to stdout")?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -227,38 +294,91 @@ fn payload(kind: PublishKind) -> Map<String, Value> {
     }
 }
 
-/// Reads newline-delimited JSON events; blank lines are skipped, a bad line is named. The
-/// user id and presentation flags fill in what a line does not say.
-fn read_batch(
-    mut input: impl Read,
-    default_user_id: &str,
-    default_presentation: &Presentation,
-    finish: impl Fn(Option<usize>, NewEvent) -> Result<ValidEvent, UsageError>,
-) -> Result<Vec<ValidEvent>> {
-    let mut bytes = Vec::new();
-    input
-        .read_to_end(&mut bytes)
-        .context("reading events from stdin")?;
-    let text =
-        String::from_utf8(bytes).map_err(|_| UsageError("stdin is not valid UTF-8".into()))?;
-    let mut events = Vec::new();
-    for (index, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
+/// Newline-delimited JSON events read one at a time; blank lines are skipped, a bad line
+/// is named.
+struct BatchLines<R, F> {
+    input: R,
+    finish: F,
+    line_number: usize,
+    buffer: Vec<u8>,
+    done: bool,
+}
+
+impl<R: BufRead, F: Fn(usize, NewEvent) -> Result<ValidEvent, UsageError>> BatchLines<R, F> {
+    fn new(input: R, finish: F) -> Self {
+        BatchLines {
+            input,
+            finish,
+            line_number: 0,
+            buffer: Vec::new(),
+            done: false,
         }
-        let line_number = index + 1;
-        let mut event: NewEvent = serde_json::from_str(line).map_err(|error| {
+    }
+
+    /// The next line that is not blank, with its line ending; `None` at the end.
+    fn next_line(&mut self) -> Result<Option<String>> {
+        loop {
+            let mut buffer = std::mem::take(&mut self.buffer);
+            buffer.clear();
+            let limit = u64::try_from(MAX_LINE_BYTES + 1).unwrap_or(u64::MAX);
+            let read = (&mut self.input)
+                .take(limit)
+                .read_until(b'\n', &mut buffer)
+                .context("reading events from stdin")?;
+            if read == 0 {
+                return Ok(None);
+            }
+            self.line_number += 1;
+            let line_number = self.line_number;
+            if buffer.len() > MAX_LINE_BYTES {
+                return Err(UsageError(format!(
+                    "line {line_number}: longer than {MAX_LINE_BYTES} bytes"
+                ))
+                .into());
+            }
+            let line = String::from_utf8(buffer)
+                .map_err(|_| UsageError(format!("line {line_number}: stdin is not valid UTF-8")))?;
+            if !line.trim().is_empty() {
+                return Ok(Some(line));
+            }
+            // The allocation is kept for the next line.
+            self.buffer = line.into_bytes();
+        }
+    }
+
+    fn parse(&mut self) -> Result<Option<ValidEvent>> {
+        let Some(line) = self.next_line()? else {
+            return Ok(None);
+        };
+        let line_number = self.line_number;
+        let text = line.strip_suffix('\n').unwrap_or(&line);
+        let text = text.strip_suffix('\r').unwrap_or(text);
+        let event: NewEvent = serde_json::from_str(text).map_err(|error| {
             UsageError(format!(
                 "line {line_number}: not an event ({{\"event_type\", \"payload\", \
                  \"user_id\"?, \"dedup_key\"?, \"title\"?, \"body\"?, \"level\"?, \
                  \"color\"?, \"url\"?}}): {error}"
             ))
         })?;
-        if event.user_id.is_empty() {
-            event.user_id = default_user_id.into();
-        }
-        event.presentation = event.presentation.or(default_presentation);
-        events.push(finish(Some(line_number), event)?);
+        self.buffer = line.into_bytes();
+        Ok(Some((self.finish)(line_number, event)?))
     }
-    Ok(events)
+}
+
+impl<R: BufRead, F: Fn(usize, NewEvent) -> Result<ValidEvent, UsageError>> Iterator
+    for BatchLines<R, F>
+{
+    type Item = Result<ValidEvent>;
+
+    /// Ends after the first error, so a caller that reads on never sees a later line.
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let item = self.parse().transpose();
+        if !matches!(item, Some(Ok(_))) {
+            self.done = true;
+        }
+        item
+    }
 }
