@@ -72,7 +72,7 @@ SQL
 "$DQ_BIN" --db "$db" stats
 
 # 2. dq stats, warm (the file in the page cache, as on a machine that uses it).
-hyperfine --warmup 2 --runs 10 --export-json "$work/stats.json" \
+hyperfine -N --warmup 2 --runs 10 --export-json "$work/stats.json" \
     "$DQ_BIN --db $db stats" "$DQ_BIN --db $db stats --json" >/dev/null
 python3 - "$work/stats.json" <<'PY'
 import json, sys
@@ -103,7 +103,30 @@ for route in stats metrics; do
         END { printf "GET /discord/%s: median %.1f ms, max %.1f ms over %d requests\n", route, (v[10] + v[11]) / 2, v[NR], NR }'
 done
 # Every worker (8 by default) has its own connection and so its own cache: fill them all.
-wrk -t2 -c8 -d5s -H "$auth" "$url/discord/metrics" >"$work/wrk.txt"
-echo "GET /discord/metrics, wrk -t2 -c8 -d5s: $(awk '/Requests\/sec/ { print $2 }' "$work/wrk.txt") req/s"
-echo "serve after every worker scraped: RSS $(rss VmRSS), peak $(rss VmHWM), $(awk '$1 == "Threads:" { print $2 }' "/proc/$serve_pid/status") threads"
+load() {
+    wrk -t2 -c8 -d5s -H "$auth" "$url/discord/$1" >"$work/wrk.txt"
+    echo "GET /discord/$1, wrk -t2 -c8 -d5s: $(awk '/Requests\/sec/ { print $2 }' "$work/wrk.txt") req/s"
+}
+threads() { awk '$1 == "Threads:" { print $2 }' "/proc/$serve_pid/status"; }
+load metrics
+load stats
+load "events?limit=50&lease=0"
+echo "serve after every worker served those: RSS $(rss VmRSS), peak $(rss VmHWM), $(threads) threads"
+# The largest answer serve gives (1,000 events), eight at a time: its size does not depend on
+# the table's, but each worker's malloc arena keeps its largest.
+load "failed?limit=1000"
+echo "serve after that: RSS $(rss VmRSS), peak $(rss VmHWM), $(threads) threads"
+
+# The other extreme: every event pending, and a thousand of them leased.
+sqlite3 "$db" ".timeout 5000" "UPDATE events SET processed = 0, attempts = 0, next_attempt_ms = NULL, lease_until_ms = NULL;" \
+    "UPDATE events SET lease_until_ms = $now_ms + $hour_ms WHERE id <= 1000;"
+hyperfine -N --warmup 2 --runs 10 --export-json "$work/pending.json" "$DQ_BIN --db $db stats --json" >/dev/null
+python3 -c "import json, sys; r = json.load(open(sys.argv[1]))['results'][0]; print(f'all {$events} pending: dq stats --json: median {r[\"median\"] * 1000:.1f} ms, max {r[\"max\"] * 1000:.1f} ms over {len(r[\"times\"])} runs')" "$work/pending.json"
+: >"$work/pending.times"
+for _ in $(seq 20); do
+    curl -fsS -o /dev/null -w '%{time_total}\n' -H "$auth" "$url/discord/metrics" >>"$work/pending.times"
+done
+sort -n "$work/pending.times" | awk -v n="$events" '{ v[NR] = $1 * 1000 }
+    END { printf "all %d pending: GET /discord/metrics: median %.1f ms, max %.1f ms over %d requests\n", n, (v[10] + v[11]) / 2, v[NR], NR }'
+echo "serve after that: RSS $(rss VmRSS), peak $(rss VmHWM)"
 echo "machine load while measuring: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
