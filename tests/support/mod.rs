@@ -163,5 +163,6 @@ pub mod crash;
 pub mod discord;
 pub mod hostile;
 pub mod platform;
+pub mod prometheus;
 pub mod queue;
 pub mod source;
