@@ -21,7 +21,7 @@ use crate::api::{
     HealthResponse, PublishResponse, MAX_BODY_BYTES,
 };
 use crate::event::{format_timestamp, Event, NewEvent};
-use crate::store::{Claim, Marked, Store};
+use crate::store::{Ack, Claim, Marked, Store, StoreError};
 
 pub(super) fn handle(
     shared: &Shared,
@@ -173,6 +173,9 @@ fn respond_to(
                 .iter()
                 .zip(marked)
                 .map(|((id, _), acked)| {
+                    if let Some(acked) = &acked {
+                        shared.metrics.record_delivery(acked, now);
+                    }
                     let status = ack_outcome(acked.map(|acked| acked.marked));
                     shared.metrics.count_ack(status);
                     AckResult { id: *id, status }
@@ -187,8 +190,13 @@ fn respond_to(
             ))
         }
         Route::Event(id, Action::Processed) => {
-            let marked = store.mark_processed(id, now)?;
-            shared.metrics.count_ack(ack_outcome(Some(marked)));
+            let acked = store
+                .ack(&[(id, Ack::Processed)], now)?
+                .pop()
+                .flatten()
+                .ok_or_else(|| anyhow::Error::from(StoreError::NotFound(id)))?;
+            shared.metrics.record_delivery(&acked, now);
+            shared.metrics.count_ack(ack_outcome(Some(acked.marked)));
             Ok(mark_reply(id, "processed"))
         }
         Route::Event(id, Action::Failed) => {

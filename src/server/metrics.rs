@@ -4,8 +4,12 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+use chrono::{DateTime, Utc};
+
 use super::lock;
 use crate::api::AckOutcome;
+use crate::prometheus::{Deliveries, Exposition};
+use crate::store::{Acked, Marked};
 
 #[derive(Default)]
 pub(super) struct Metrics {
@@ -23,6 +27,8 @@ pub(super) struct Metrics {
     pub(super) released: AtomicU64,
     pub(super) published: AtomicU64,
     pub(super) retention_deleted: AtomicU64,
+    /// Latencies of the events acknowledged processed here.
+    deliveries: Deliveries,
 }
 
 impl Metrics {
@@ -39,6 +45,13 @@ impl Metrics {
             AckOutcome::NotFound => &self.not_found,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// For an event an acknowledgement marked processed, the time from its creation to `now`.
+    pub(super) fn record_delivery(&self, acked: &Acked, now: DateTime<Utc>) {
+        if acked.marked == Marked::Processed {
+            self.deliveries.record(acked.created_at, now);
+        }
     }
 
     /// Prometheus text exposition format, version 0.0.4.
@@ -119,6 +132,16 @@ impl Metrics {
         );
         let _ = writeln!(out, "# TYPE dq_long_polls_waiting gauge");
         let _ = writeln!(out, "dq_long_polls_waiting {}", load(&self.parked));
+        // The age and the last delivery come from the store, so they count every consumer's
+        // deliveries (another serve, a local consume, the original API); the latencies are
+        // those of the acknowledgements recorded here.
+        let mut delivery = Exposition::new();
+        self.deliveries.write(
+            &mut delivery,
+            Some(stats.oldest_due_age_seconds),
+            stats.last_delivery,
+        );
+        out.push_str(&delivery.finish());
         out
     }
 }
