@@ -22,6 +22,8 @@ pub const DELIVERY_LATENCY_HELP: &str =
     "Time from an event's creation to its delivery (Discord accepted it).";
 pub const LAST_DELIVERY_HELP: &str =
     "When the last delivery happened, in Unix seconds (absent until one has).";
+pub const OLDEST_DUE_AGE_AT_CLAIM_HELP: &str =
+    "Age of the oldest due event at the source when it last answered a claim; 0 when nothing was due.";
 pub const OLDEST_DUE_AGE_HELP: &str =
     "Age of the oldest event due for delivery (pending, neither leased nor waiting a backoff); 0 when none is due.";
 
@@ -161,16 +163,23 @@ impl Histogram {
     /// threads observe.
     pub fn write(&self, exposition: &mut Exposition, name: &str, help: &str) {
         exposition.family(name, Kind::Histogram, help);
+        self.write_samples(exposition, name, &[]);
+    }
+
+    /// The samples alone, each with `labels`, for a family already started.
+    pub fn write_samples(&self, exposition: &mut Exposition, name: &str, labels: &[(&str, &str)]) {
         let bucket = format!("{name}_bucket");
         let mut cumulative = 0u64;
         for (index, count) in self.counts.iter().enumerate() {
             cumulative += count.load(Ordering::Relaxed);
-            let bound = self.bounds.get(index).copied().unwrap_or(f64::INFINITY);
-            exposition.sample(&bucket, &[("le", &number(bound))], cumulative as f64);
+            let bound = number(self.bounds.get(index).copied().unwrap_or(f64::INFINITY));
+            let mut with_le = labels.to_vec();
+            with_le.push(("le", &bound));
+            exposition.sample(&bucket, &with_le, cumulative as f64);
         }
         let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
-        exposition.sample(&format!("{name}_sum"), &[], sum);
-        exposition.sample(&format!("{name}_count"), &[], cumulative as f64);
+        exposition.sample(&format!("{name}_sum"), labels, sum);
+        exposition.sample(&format!("{name}_count"), labels, cumulative as f64);
     }
 }
 
@@ -224,6 +233,70 @@ impl Deliveries {
         }
         self.latency
             .write(exposition, DELIVERY_LATENCY, DELIVERY_LATENCY_HELP);
+    }
+}
+
+/// What a consumer saw of one source: its deliveries, and how old the oldest due event was
+/// when the source last answered a claim. Claims hand out the oldest due events first, so
+/// the oldest event of an answer was the oldest due one then; an empty answer means nothing
+/// was due. (Only the source knows the age between claims: serve's `/discord/metrics` has
+/// it at any time.)
+#[derive(Debug, Default)]
+pub struct SourceDeliveries {
+    deliveries: Deliveries,
+    /// Microseconds; 0 when the last answer was empty.
+    oldest_due_age_micros: AtomicU64,
+}
+
+impl SourceDeliveries {
+    /// A claim answered at `now` with events created at `created` (unreadable times
+    /// skipped).
+    pub fn claimed(
+        &self,
+        created: impl IntoIterator<Item = Option<DateTime<Utc>>>,
+        now: DateTime<Utc>,
+    ) {
+        let oldest = created.into_iter().flatten().min();
+        let age = oldest.map_or(0, |created| {
+            (now - created)
+                .num_microseconds()
+                .unwrap_or(i64::MAX)
+                .max(0)
+        });
+        self.oldest_due_age_micros
+            .store(u64::try_from(age).unwrap_or(0), Ordering::Relaxed);
+    }
+
+    /// Discord accepted an event created at `created` (`None`: unreadable) at `delivered`.
+    pub fn delivered(&self, created: Option<DateTime<Utc>>, delivered: DateTime<Utc>) {
+        self.deliveries.record(created, delivered);
+    }
+}
+
+/// The delivery figures of every source, each family once with a `source` label per sample:
+/// the oldest due age as of the source's last answer, the last delivery (for sources that
+/// had one) and the latency histogram.
+pub fn write_sources(exposition: &mut Exposition, sources: &[(&str, &SourceDeliveries)]) {
+    exposition.family(OLDEST_DUE_AGE, Kind::Gauge, OLDEST_DUE_AGE_AT_CLAIM_HELP);
+    for (source, seen) in sources {
+        let age = seen.oldest_due_age_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        exposition.sample(OLDEST_DUE_AGE, &[("source", source)], age);
+    }
+    let delivered: Vec<_> = sources
+        .iter()
+        .filter_map(|(source, seen)| seen.deliveries.last().map(|last| (source, last)))
+        .collect();
+    if !delivered.is_empty() {
+        exposition.family(LAST_DELIVERY, Kind::Gauge, LAST_DELIVERY_HELP);
+        for (source, last) in delivered {
+            exposition.sample(LAST_DELIVERY, &[("source", source)], unix_seconds(last));
+        }
+    }
+    exposition.family(DELIVERY_LATENCY, Kind::Histogram, DELIVERY_LATENCY_HELP);
+    for (source, seen) in sources {
+        seen.deliveries
+            .latency
+            .write_samples(exposition, DELIVERY_LATENCY, &[("source", source)]);
     }
 }
 

@@ -136,3 +136,42 @@ fn the_checker_refuses_what_promtool_refuses() {
         assert!(check_text(bad).is_err(), "accepted: {bad}");
     }
 }
+
+#[test]
+fn per_source_figures_are_one_family_each_and_pass_the_checks() {
+    use dq::prometheus::{write_sources, Exposition, SourceDeliveries};
+    let now = Utc::now();
+    let ago = |seconds| Some(now - chrono::Duration::seconds(seconds));
+    let busy = SourceDeliveries::default();
+    busy.claimed([ago(90), None, ago(5)], now);
+    busy.delivered(ago(90), now);
+    busy.delivered(None, now);
+    let idle = SourceDeliveries::default();
+    idle.claimed([], now);
+    let mut exposition = Exposition::new();
+    write_sources(
+        &mut exposition,
+        &[("https://a.example", &busy), ("local \"db\"", &idle)],
+    );
+    let text = exposition.finish();
+    let samples = check(&text);
+    let a = ("source", "https://a.example");
+    let local = ("source", "local \"db\"");
+    assert_eq!(samples.value("dq_oldest_due_age_seconds", &[a]), 90.0);
+    assert_eq!(samples.value("dq_oldest_due_age_seconds", &[local]), 0.0);
+    let last = samples.value("dq_last_delivery_timestamp_seconds", &[a]);
+    assert!((last - now.timestamp() as f64).abs() < 1.0);
+    assert_eq!(samples.get("dq_last_delivery_timestamp_seconds", &[local]), None);
+    // The delivery with an unreadable creation time moves the last delivery only.
+    assert_eq!(samples.value("dq_delivery_latency_seconds_count", &[a]), 1.0);
+    assert_eq!(
+        samples.value("dq_delivery_latency_seconds_bucket", &[a, ("le", "60")]),
+        0.0
+    );
+    assert_eq!(
+        samples.value("dq_delivery_latency_seconds_bucket", &[a, ("le", "300")]),
+        1.0
+    );
+    assert_eq!(samples.value("dq_delivery_latency_seconds_count", &[local]), 0.0);
+    assert!(check_text(&text.replace("le=\"+Inf\"} 1", "le=\"+Inf\"} 2")).is_err());
+}
