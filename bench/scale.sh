@@ -94,14 +94,17 @@ echo "serve idle: RSS $(rss VmRSS)"
 auth="Authorization: Bearer $DQ_TOKEN"
 curl -fsS -H "$auth" "$url/discord/metrics" >/dev/null
 echo "serve after one scrape: RSS $(rss VmRSS)"
-for route in stats metrics; do
-    : >"$work/$route.times"
+# latency LABEL ROUTE: median and max of 20 requests, each on a new connection.
+latency() {
+    : >"$work/times"
     for _ in $(seq 20); do
-        curl -fsS -o /dev/null -w '%{time_total}\n' -H "$auth" "$url/discord/$route" >>"$work/$route.times"
+        curl -fsS -o /dev/null -w '%{time_total}\n' -H "$auth" "$url/discord/$2" >>"$work/times"
     done
-    sort -n "$work/$route.times" | awk -v route="$route" '{ v[NR] = $1 * 1000 }
-        END { printf "GET /discord/%s: median %.1f ms, max %.1f ms over %d requests\n", route, (v[10] + v[11]) / 2, v[NR], NR }'
-done
+    sort -n "$work/times" | awk -v label="$1" -v route="$2" '{ v[NR] = $1 * 1000 }
+        END { printf "%sGET /discord/%s: median %.1f ms, max %.1f ms over %d requests\n", label, route, (v[10] + v[11]) / 2, v[NR], NR }'
+}
+latency "" stats
+latency "" metrics
 # Every worker (8 by default) has its own connection and so its own cache: fill them all.
 load() {
     wrk -t2 -c8 -d5s -H "$auth" "$url/discord/$1" >"$work/wrk.txt"
@@ -122,11 +125,6 @@ sqlite3 "$db" ".timeout 5000" "UPDATE events SET processed = 0, attempts = 0, ne
     "UPDATE events SET lease_until_ms = $now_ms + $hour_ms WHERE id <= 1000;"
 hyperfine -N --warmup 2 --runs 10 --export-json "$work/pending.json" "$DQ_BIN --db $db stats --json" >/dev/null
 python3 -c "import json, sys; r = json.load(open(sys.argv[1]))['results'][0]; print(f'all {$events} pending: dq stats --json: median {r[\"median\"] * 1000:.1f} ms, max {r[\"max\"] * 1000:.1f} ms over {len(r[\"times\"])} runs')" "$work/pending.json"
-: >"$work/pending.times"
-for _ in $(seq 20); do
-    curl -fsS -o /dev/null -w '%{time_total}\n' -H "$auth" "$url/discord/metrics" >>"$work/pending.times"
-done
-sort -n "$work/pending.times" | awk -v n="$events" '{ v[NR] = $1 * 1000 }
-    END { printf "all %d pending: GET /discord/metrics: median %.1f ms, max %.1f ms over %d requests\n", n, (v[10] + v[11]) / 2, v[NR], NR }'
+latency "all $events pending: " metrics
 echo "serve after that: RSS $(rss VmRSS), peak $(rss VmHWM)"
 echo "machine load while measuring: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"

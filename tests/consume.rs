@@ -528,28 +528,23 @@ fn a_small_batch_goes_straight_to_the_webhook_and_a_long_one_does_not() {
     let dir = tempfile::tempdir().unwrap();
     let line =
         |n: usize| format!("{{\"event_type\":\"test\",\"payload\":{{\"message\":\"m{n}\"}}}}\n");
-    let small: String = (0..3).map(line).collect();
-    let output = support::run_with_stdin(
-        support::dq()
-            .arg("--db")
-            .arg(unwritable_db(&dir))
-            .env("DISCORD_WEBHOOK_URL", fake.webhook_url())
-            .args(["publish", "batch"]),
-        small,
-    );
+    let batch = |lines: usize| {
+        let input: String = (0..lines).map(line).collect();
+        support::run_with_stdin(
+            support::dq()
+                .arg("--db")
+                .arg(unwritable_db(&dir))
+                .env("DISCORD_WEBHOOK_URL", fake.webhook_url())
+                .args(["publish", "batch"]),
+            input,
+        )
+    };
+    let output = batch(3);
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(fake.embeds().len(), 3);
 
     // Past the read-ahead the batch streams, so it is not all in hand to send.
-    let long: String = (0..10_001).map(line).collect();
-    let output = support::run_with_stdin(
-        support::dq()
-            .arg("--db")
-            .arg(unwritable_db(&dir))
-            .env("DISCORD_WEBHOOK_URL", fake.webhook_url())
-            .args(["publish", "batch"]),
-        long,
-    );
+    let output = batch(10_001);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert!(
         stderr(&output).contains("is not sent straight to Discord"),
