@@ -22,8 +22,8 @@ pub const DELIVERY_LATENCY_HELP: &str =
     "Time from an event's creation to its delivery (Discord accepted it).";
 pub const LAST_DELIVERY_HELP: &str =
     "When the last delivery happened, in Unix seconds (absent until one has).";
-pub const OLDEST_DUE_AGE_AT_CLAIM_HELP: &str =
-    "Age of the oldest due event at the source when it last answered a claim; 0 when nothing was due.";
+pub const OLDEST_DUE_AGE_HELD_HELP: &str =
+    "Age of the oldest event consume holds from this source (due when claimed, not yet delivered or failed); 0 when it holds none.";
 pub const OLDEST_DUE_AGE_HELP: &str =
     "Age of the oldest event due for delivery (pending, neither leased nor waiting a backoff); 0 when none is due.";
 
@@ -236,50 +236,60 @@ impl Deliveries {
     }
 }
 
-/// What a consumer saw of one source: its deliveries, and how old the oldest due event was
-/// when the source last answered a claim. Claims hand out the oldest due events first, so
-/// the oldest event of an answer was the oldest due one then; an empty answer means nothing
-/// was due. (Only the source knows the age between claims: serve's `/discord/metrics` has
-/// it at any time.)
+/// What a consumer saw of one source: its deliveries, and the oldest due event it holds.
+/// Claims hand out the oldest due events first, so the oldest event of an answer was the
+/// oldest due one; its age grows while the consumer holds it (Discord slow, retries, rate
+/// limits) and is 0 once the consumer has handled the answer: asking again, it either gets
+/// the next due events at once or waits because none is due. A consumer that is not asking
+/// (paused while Discord keeps failing, or its source unreachable) cannot know more: serve's
+/// `/discord/metrics` has the age at any time.
 #[derive(Debug, Default)]
 pub struct SourceDeliveries {
     deliveries: Deliveries,
-    /// Microseconds; 0 when the last answer was empty.
-    oldest_due_age_micros: AtomicU64,
+    /// Creation time (Unix microseconds) of the oldest event held; 0 when none.
+    oldest_held_micros: AtomicI64,
 }
 
 impl SourceDeliveries {
-    /// A claim answered at `now` with events created at `created` (unreadable times
-    /// skipped).
-    pub fn claimed(
-        &self,
-        created: impl IntoIterator<Item = Option<DateTime<Utc>>>,
-        now: DateTime<Utc>,
-    ) {
+    /// A claim answered with events created at `created` (unreadable times skipped).
+    pub fn claimed(&self, created: impl IntoIterator<Item = Option<DateTime<Utc>>>) {
         let oldest = created.into_iter().flatten().min();
-        let age = oldest.map_or(0, |created| {
-            (now - created)
-                .num_microseconds()
-                .unwrap_or(i64::MAX)
-                .max(0)
-        });
-        self.oldest_due_age_micros
-            .store(u64::try_from(age).unwrap_or(0), Ordering::Relaxed);
+        self.oldest_held_micros.store(
+            oldest.map_or(0, |time| time.timestamp_micros()),
+            Ordering::Relaxed,
+        );
     }
 
     /// Discord accepted an event created at `created` (`None`: unreadable) at `delivered`.
     pub fn delivered(&self, created: Option<DateTime<Utc>>, delivered: DateTime<Utc>) {
         self.deliveries.record(created, delivered);
     }
+
+    /// The consumer is done with the last answer's events (delivered, failed or given up).
+    pub fn handled(&self) {
+        self.oldest_held_micros.store(0, Ordering::Relaxed);
+    }
+
+    /// Seconds since the oldest held event was created, at `now`; 0 when none is held.
+    pub fn oldest_due_age(&self, now: DateTime<Utc>) -> f64 {
+        match self.oldest_held_micros.load(Ordering::Relaxed) {
+            0 => 0.0,
+            micros => (now.timestamp_micros() - micros).max(0) as f64 / 1e6,
+        }
+    }
 }
 
 /// The delivery figures of every source, each family once with a `source` label per sample:
-/// the oldest due age as of the source's last answer, the last delivery (for sources that
-/// had one) and the latency histogram.
-pub fn write_sources(exposition: &mut Exposition, sources: &[(&str, &SourceDeliveries)]) {
-    exposition.family(OLDEST_DUE_AGE, Kind::Gauge, OLDEST_DUE_AGE_AT_CLAIM_HELP);
+/// the oldest due age (see [`SourceDeliveries`]), the last delivery (for sources that had
+/// one) and the latency histogram.
+pub fn write_sources(
+    exposition: &mut Exposition,
+    sources: &[(&str, &SourceDeliveries)],
+    now: DateTime<Utc>,
+) {
+    exposition.family(OLDEST_DUE_AGE, Kind::Gauge, OLDEST_DUE_AGE_HELD_HELP);
     for (source, seen) in sources {
-        let age = seen.oldest_due_age_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let age = seen.oldest_due_age(now);
         exposition.sample(OLDEST_DUE_AGE, &[("source", source)], age);
     }
     let delivered: Vec<_> = sources

@@ -100,6 +100,59 @@ fn serve_metrics_show_the_oldest_due_age_the_last_delivery_and_the_latency_of_ac
 }
 
 #[test]
+fn consume_metrics_show_the_age_at_each_claim_the_last_delivery_and_the_latency() {
+    use support::consume::Consume;
+    use support::discord::{Config, FakeDiscord};
+    use support::serve::eventually;
+    let db = TempDb::new();
+    let published = publish(&db, 3);
+    created_ago(&db, published[0], 7200);
+    // Discord takes its time: the events are in hand while the metrics are read.
+    let fake = FakeDiscord::with(Config {
+        delay: std::time::Duration::from_secs(2),
+        ..Config::default()
+    });
+    let consume = Consume::start(&[
+        "--db",
+        db.path().to_str().unwrap(),
+        "--webhook",
+        &fake.webhook_url(),
+    ]);
+    let local = [("source", "local")];
+    let scrape = || check(&consume.call("GET", "/metrics", None, None).body);
+    let mut age = 0.0;
+    assert!(
+        eventually(std::time::Duration::from_secs(20), || {
+            age = scrape().value("dq_oldest_due_age_seconds", &local);
+            age > 0.0
+        }),
+        "no claim seen"
+    );
+    assert!((7200.0..7300.0).contains(&age), "{age}");
+    let mut samples = scrape();
+    assert!(eventually(std::time::Duration::from_secs(20), || {
+        samples = scrape();
+        samples.value("dq_delivery_latency_seconds_count", &local) == 3.0
+            && samples.value("dq_oldest_due_age_seconds", &local) == 0.0
+    }));
+    let le = |bound| {
+        samples.value(
+            "dq_delivery_latency_seconds_bucket",
+            &[local[0], ("le", bound)],
+        )
+    };
+    assert_eq!(le("1"), 0.0, "Discord took 2 s");
+    assert_eq!(le("3600"), 2.0);
+    assert_eq!(le("10800"), 3.0);
+    let last = samples.value("dq_last_delivery_timestamp_seconds", &local);
+    assert!(
+        (Utc::now().timestamp() as f64 - last).abs() < 60.0,
+        "{last}"
+    );
+    assert_eq!(fake.embeds().len(), 3);
+}
+
+#[test]
 fn the_last_delivery_includes_what_other_processes_delivered() {
     let db = TempDb::new();
     let published = publish(&db, 1);
@@ -143,27 +196,45 @@ fn per_source_figures_are_one_family_each_and_pass_the_checks() {
     let now = Utc::now();
     let ago = |seconds| Some(now - chrono::Duration::seconds(seconds));
     let busy = SourceDeliveries::default();
-    busy.claimed([ago(90), None, ago(5)], now);
+    busy.claimed([ago(90), None, ago(5)]);
     busy.delivered(ago(90), now);
     busy.delivered(None, now);
+    let short = SourceDeliveries::default();
+    short.claimed([ago(30)]);
     let idle = SourceDeliveries::default();
-    idle.claimed([], now);
-    let mut exposition = Exposition::new();
-    write_sources(
-        &mut exposition,
-        &[("https://a.example", &busy), ("local \"db\"", &idle)],
-    );
-    let text = exposition.finish();
+    idle.claimed([]);
+    let write = |now| {
+        let mut exposition = Exposition::new();
+        write_sources(
+            &mut exposition,
+            &[
+                ("https://a.example", &busy),
+                ("b", &short),
+                ("local \"db\"", &idle),
+            ],
+            now,
+        );
+        exposition.finish()
+    };
+    let text = write(now);
     let samples = check(&text);
     let a = ("source", "https://a.example");
+    let b = ("source", "b");
     let local = ("source", "local \"db\"");
     assert_eq!(samples.value("dq_oldest_due_age_seconds", &[a]), 90.0);
+    assert_eq!(samples.value("dq_oldest_due_age_seconds", &[b]), 30.0);
     assert_eq!(samples.value("dq_oldest_due_age_seconds", &[local]), 0.0);
     let last = samples.value("dq_last_delivery_timestamp_seconds", &[a]);
     assert!((last - now.timestamp() as f64).abs() < 1.0);
-    assert_eq!(samples.get("dq_last_delivery_timestamp_seconds", &[local]), None);
+    assert_eq!(
+        samples.get("dq_last_delivery_timestamp_seconds", &[local]),
+        None
+    );
     // The delivery with an unreadable creation time moves the last delivery only.
-    assert_eq!(samples.value("dq_delivery_latency_seconds_count", &[a]), 1.0);
+    assert_eq!(
+        samples.value("dq_delivery_latency_seconds_count", &[a]),
+        1.0
+    );
     assert_eq!(
         samples.value("dq_delivery_latency_seconds_bucket", &[a, ("le", "60")]),
         0.0
@@ -172,6 +243,18 @@ fn per_source_figures_are_one_family_each_and_pass_the_checks() {
         samples.value("dq_delivery_latency_seconds_bucket", &[a, ("le", "300")]),
         1.0
     );
-    assert_eq!(samples.value("dq_delivery_latency_seconds_count", &[local]), 0.0);
+    assert_eq!(
+        samples.value("dq_delivery_latency_seconds_count", &[local]),
+        0.0
+    );
     assert!(check_text(&text.replace("le=\"+Inf\"} 1", "le=\"+Inf\"} 2")).is_err());
+
+    // Held events age; handled ones count no more.
+    let later = now + chrono::Duration::seconds(60);
+    let samples = check(&write(later));
+    assert_eq!(samples.value("dq_oldest_due_age_seconds", &[a]), 150.0);
+    assert_eq!(samples.value("dq_oldest_due_age_seconds", &[b]), 90.0);
+    short.handled();
+    let samples = check(&write(later));
+    assert_eq!(samples.value("dq_oldest_due_age_seconds", &[b]), 0.0);
 }

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::prometheus::{write_sources, Exposition, SourceDeliveries};
+
 /// Counters of one source, as `/metrics` shows them.
 #[derive(Default)]
 pub(super) struct Counters {
@@ -16,6 +18,8 @@ pub(super) struct Counters {
     pub(super) rate_limited: AtomicU64,
     pub(super) source_errors: AtomicU64,
     pub(super) unmarked: AtomicU64,
+    /// The oldest due age, the last delivery and the latencies (crate::prometheus).
+    pub(super) figures: SourceDeliveries,
 }
 
 #[derive(Default)]
@@ -146,6 +150,13 @@ impl Metrics {
                 ));
             }
         }
+        let figures: Vec<(&str, &SourceDeliveries)> = sources
+            .iter()
+            .map(|counters| (counters.source.as_str(), &counters.figures))
+            .collect();
+        let mut exposition = Exposition::new();
+        write_sources(&mut exposition, &figures, chrono::Utc::now());
+        out.push_str(&exposition.finish());
         out
     }
 }

@@ -225,6 +225,8 @@ impl Worker {
             let asked = Instant::now();
             let events = match self.source.claim(limit, lease, wait) {
                 Ok(events) => {
+                    let created = events.iter().map(Event::created_utc);
+                    self.entry.counters.figures.claimed(created);
                     self.answered();
                     backoff = Duration::ZERO;
                     events
@@ -284,6 +286,7 @@ impl Worker {
                 continue;
             }
             self.deliver(events, asked);
+            self.entry.counters.figures.handled();
         }
         // Give marks a last chance before leaving: each one saves a repeated delivery.
         for _ in 0..3 {
@@ -437,6 +440,10 @@ impl Worker {
             }
             let marks: Vec<Mark> = match &delivery.outcome {
                 Outcome::Delivered { .. } => {
+                    let now = Utc::now();
+                    for event in &group {
+                        counters.figures.delivered(event.created_utc(), now);
+                    }
                     counters
                         .delivered
                         .fetch_add(ids.len() as u64, Ordering::Relaxed);
