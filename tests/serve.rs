@@ -662,3 +662,48 @@ fn beyond_max_connections_a_request_gets_a_quick_503_and_health_still_answers() 
         == 200));
     assert_eq!(db.dump().len(), 1);
 }
+
+#[test]
+fn a_kept_alive_connection_outlives_the_request_timeout_while_its_long_poll_waits() {
+    let db = TempDb::new();
+    let serve = Serve::start(&db, &["--request-timeout", "1s"]);
+    let token = serve.token.clone().unwrap();
+    let mut stream = TcpStream::connect(serve.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+    let mut ask = |request: String| {
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut head = String::new();
+        loop {
+            let mut line = String::new();
+            std::io::BufRead::read_line(&mut reader, &mut line).unwrap();
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            head.push_str(&line);
+        }
+        let length: usize = head
+            .lines()
+            .find_map(|line| line.strip_prefix("Content-Length: "))
+            .unwrap_or_else(|| panic!("no length in {head:?}"))
+            .trim()
+            .parse()
+            .unwrap();
+        let mut body = vec![0; length];
+        std::io::Read::read_exact(&mut reader, &mut body).unwrap();
+        (head, String::from_utf8(body).unwrap())
+    };
+    // Silent for 3 s while its claim waits: longer than the 1 s request timeout.
+    let (head, body) = ask(format!(
+        "POST /discord/events/claim?wait=3 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+         Content-Length: 0\r\n\r\n"
+    ));
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(body.contains("\"count\":0"), "{body}");
+    let (head, _) = ask(format!(
+        "GET /discord/stats HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n"
+    ));
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+}

@@ -85,8 +85,11 @@ pub fn run(settings: &Settings, args: &ServeArgs) -> Result<ExitCode> {
     print(&format!("dq serve listening on http://{addr}\n"))?;
 
     // Blocks, costing nothing, until SIGTERM or SIGINT writes to the pipe.
-    server.run(move || {
-        let _ = stop.read(&mut [0u8; 1]);
+    server.run(move || loop {
+        match stop.read(&mut [0u8; 1]) {
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            _ => break,
+        }
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -2,7 +2,9 @@ use ascii::AsciiString;
 
 use std::io::Error as IoError;
 use std::io::Result as IoResult;
-use std::io::{BufReader, BufWriter, ErrorKind, Read};
+use std::io::{BufReader, BufWriter, ErrorKind, Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use std::net::SocketAddr;
 use std::str::FromStr;
@@ -43,6 +45,33 @@ pub struct ClientConnection {
     // dq's patch: accepted beyond the server's connection limit: one request is read, marked
     // `over_capacity` for the application to answer (a 503, or a health check), then closed.
     over_capacity: bool,
+
+    // dq's patch: false while the last request's response has not been written (its writer
+    // not dropped): a long poll. The connection is not idle then, whatever the socket's
+    // receive timeout says, so it is not closed under the client waiting for that answer.
+    last_answered: Arc<AtomicBool>,
+}
+
+/// dq's patch: a response writer that records, when dropped, that the response is written.
+struct AnsweredOnDrop<W: Write> {
+    inner: W,
+    answered: Arc<AtomicBool>,
+}
+
+impl<W: Write> Write for AnsweredOnDrop<W> {
+    fn write(&mut self, buf: &[u8]) -> IoResult<usize> {
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> IoResult<()> {
+        self.inner.flush()
+    }
+}
+
+impl<W: Write> Drop for AnsweredOnDrop<W> {
+    fn drop(&mut self) {
+        self.answered.store(true, Ordering::Release);
+    }
 }
 
 /// dq's patch: the longest request line or header line accepted (431 beyond). Upstream had no
@@ -93,8 +122,10 @@ enum ReadError {
     HeadTooLarge,
     /// dq's patch: bytes that are not ASCII in the request line or a header
     NotAscii,
-    /// dq's patch: the connection ended or timed out before a request began
+    /// dq's patch: the connection ended before a request began
     Idle,
+    /// dq's patch: nothing arrived within the socket's receive timeout before a request began
+    IdleTimeout,
     /// the client sent an unrecognized `Expect` header
     ExpectationFailed(HTTPVersion),
     ReadIoError(IoError),
@@ -122,6 +153,7 @@ impl ClientConnection {
             secure,
             request_budget,
             over_capacity: false,
+            last_answered: Arc::new(AtomicBool::new(true)),
         }
     }
 
@@ -196,6 +228,12 @@ impl ClientConnection {
                 let line = self.read_next_line(&mut deadline).map_err(|error| match error {
                     // dq's patch: a kept-alive connection that stays idle is closed
                     // silently; 408 is only for a request that started to arrive.
+                    ReadError::ReadIoError(ref error)
+                        if deadline.is_none()
+                            && matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
+                    {
+                        ReadError::IdleTimeout
+                    }
                     ReadError::ReadIoError(_) if deadline.is_none() => ReadError::Idle,
                     error => error,
                 })?;
@@ -231,7 +269,12 @@ impl ClientConnection {
         };
 
         // building the writer for the request
-        let writer = self.sink.next().unwrap();
+        let answered = Arc::new(AtomicBool::new(false));
+        self.last_answered = Arc::clone(&answered);
+        let writer = AnsweredOnDrop {
+            inner: self.sink.next().unwrap(),
+            answered,
+        };
 
         // follow-up for next potential request
         let mut data_source = self.source.next().unwrap();
@@ -339,7 +382,15 @@ impl Iterator for ClientConnection {
                     return None; // TODO: should be recoverable, but needs handling in case of body
                 }
 
-                Err(ReadError::ReadIoError(_)) | Err(ReadError::Idle) => return None,
+                // dq's patch: silent since the last request, but that request is still being
+                // answered (a long poll): not idle; keep waiting for the next one.
+                Err(ReadError::IdleTimeout) if !self.last_answered.load(Ordering::Acquire) => {
+                    continue
+                }
+
+                Err(ReadError::ReadIoError(_))
+                | Err(ReadError::Idle)
+                | Err(ReadError::IdleTimeout) => return None,
 
                 Ok(rq) => rq,
             };
