@@ -1254,9 +1254,11 @@ fn thousand_connections(serve: &Serve) {
     );
     let answered = statuses.iter().filter(|status| **status == 200).count();
     assert!(answered >= 256, "only {answered} answered 200");
-    // Bounded by the limit: its 256 connection threads, the reserve's 16, tiny_http's 4
-    // spare ones and serve's own (workers, lobby, housekeeping, watch, accept).
-    assert!(peak_threads <= 256 + 16 + 4 + 20, "{peak_threads} threads");
+    // Bounded by the limit (it was 1,008 without one): its 256 connection threads and the
+    // reserve's 16, plus at most 64 others: serve's own (main, accept, workers, lobby,
+    // housekeeping, watch) and what earlier cases left for a few seconds (idle pool threads,
+    // body drains). 299 were seen once on a loaded machine.
+    assert!(peak_threads <= 256 + 16 + 64, "{peak_threads} threads");
     assert!(
         started.elapsed() < Duration::from_secs(45),
         "{:?}",
