@@ -734,6 +734,12 @@ impl Store {
     pub fn stats(&self, now: DateTime<Utc>) -> Result<Stats> {
         let max_attempts = self.policy.max_attempts;
         let now_ms = now.timestamp_millis();
+        // One read transaction, so every figure comes from the same snapshot, as the single
+        // scan it replaces did.
+        let snapshot = self
+            .conn
+            .unchecked_transaction()
+            .context("starting a read of the counts")?;
         let mut stats = self
             .conn
             .prepare_cached(
@@ -781,6 +787,7 @@ impl Store {
             .optional()
             .context("reading the time of the last delivery")?
             .and_then(|time| parse_timestamp(&time));
+        snapshot.commit().context("ending the read of the counts")?;
         Ok(stats)
     }
 
