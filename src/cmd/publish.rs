@@ -98,7 +98,10 @@ fn publish_batch(
         let Some(event) = lines.next().transpose()? else {
             break;
         };
-        head_bytes += event.payload_json().len() + event.event_type().len() + event.user_id().len();
+        head_bytes += event.payload_json().len()
+            + event.event_type().len()
+            + event.user_id().len()
+            + event.presentation_json().as_ref().map_or(0, String::len);
         head.push(event);
     }
     let whole = lines.done;
