@@ -310,7 +310,15 @@ fn values_of(
                         ),
                     )
                 })?;
-                values.push((text, item.span()));
+                // As clap splits a delimited flag's values (`--source a,b`), so that the
+                // entry holds what the flag ends up with.
+                match setting.arg.get_value_delimiter() {
+                    Some(delimiter) => values.extend(
+                        text.split(delimiter)
+                            .map(|part| (part.to_string(), item.span())),
+                    ),
+                    None => values.push((text, item.span())),
+                }
             }
             values
         }
@@ -457,13 +465,13 @@ mod tests {
     #[test]
     fn values_become_what_the_flag_would_receive() {
         let file = check_text(
-            "# mine\nwait = 10\nsources = [\"http://a\", \"http://b\"]\nmention = true\n\
+            "# mine\nwait = 10\nsources = [\"http://a\", \"http://b,http://c\"]\nmention = true\n\
              retention = \"2d\"\nlang = \"en\"\n[templates.backup_error]\ntitle = \"x\"\n",
         )
         .unwrap();
         let values = |key| file.entry(key).unwrap().values.clone();
         assert_eq!(values("wait"), ["10"]);
-        assert_eq!(values("sources"), ["http://a", "http://b"]);
+        assert_eq!(values("sources"), ["http://a", "http://b", "http://c"]);
         assert_eq!(values("mention"), ["true"]);
         assert_eq!(values("lang"), ["en"]);
         assert_eq!(file.entry("wait").unwrap().line, 2);
