@@ -789,17 +789,27 @@ fn a_set_killed_before_its_rename_leaves_the_old_file_whole() {
     let setup = Setup::new();
     let original = "# keep me\nlang = \"en\"\n";
     setup.write(original);
-    let mut child = setup
-        .dq()
-        .env("DQ_TEST_HOLD_BEFORE_RENAME", "1")
-        .args(["config", "set", "wait", "7"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    /// Killed when dropped, so a failed assertion leaves no process behind.
+    struct Killed(std::process::Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Killed(
+        setup
+            .dq()
+            .env("DQ_TEST_HOLD_BEFORE_RENAME", "1")
+            .args(["config", "set", "wait", "7"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let mut line = String::new();
-    BufReader::new(child.stderr.take().unwrap())
+    BufReader::new(child.0.stderr.take().unwrap())
         .read_line(&mut line)
         .unwrap();
     assert_eq!(line, "dq: test: holding before the rename\n");
@@ -814,8 +824,8 @@ fn a_set_killed_before_its_rename_leaves_the_old_file_whole() {
         fs::read_to_string(&temporary[0]).unwrap(),
         "# keep me\nlang = \"en\"\nwait = 7\n"
     );
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
     assert_eq!(setup.text(), original, "the old file is whole");
     succeeds(setup.dq().arg("stats"));
     succeeds(setup.dq().args(["config", "set", "wait", "8"]));
