@@ -14,4 +14,5 @@ pub mod render;
 pub mod secret;
 pub mod server;
 pub mod store;
+pub mod sync;
 pub mod watch;

@@ -12,11 +12,13 @@
 use std::ffi::OsString;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use inotify::{EventMask, Inotify, WatchMask};
+
+use crate::sync::{lock, wait};
 
 /// How often the fallback looks, where inotify cannot be used.
 pub const FALLBACK_INTERVAL: Duration = Duration::from_secs(1);
@@ -178,22 +180,6 @@ impl Settle {
     }
 }
 
-fn wait<'a, T>(
-    bell: &Condvar,
-    guard: MutexGuard<'a, T>,
-    timeout: Option<Duration>,
-) -> MutexGuard<'a, T> {
-    match timeout {
-        None => bell
-            .wait(guard)
-            .unwrap_or_else(std::sync::PoisonError::into_inner),
-        Some(timeout) => match bell.wait_timeout(guard, timeout) {
-            Ok((guard, _)) => guard,
-            Err(poisoned) => poisoned.into_inner().0,
-        },
-    }
-}
-
 /// inotify on the database's directory, for the names that hold its data: the directory
 /// rather than the files, so a log created or replaced later is seen too.
 struct Watcher {
@@ -285,13 +271,6 @@ fn spawn(body: impl FnOnce() + Send + 'static) -> io::Result<()> {
         .stack_size(64 * 1024)
         .spawn(body)
         .map(drop)
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A poisoned lock only means a subscriber panicked; the count is still usable.
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

@@ -1,8 +1,7 @@
 //! The lobby: long polls parked until an event is due, their wait ends or the server stops.
 
 use std::sync::atomic::Ordering;
-use std::sync::{Condvar, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::Utc;
 use tiny_http::Request;
@@ -10,9 +9,10 @@ use tiny_http::Request;
 use super::handlers::claim;
 use super::reply::{answer, events_reply, send, Reply};
 use super::routes::CLAIM_LABEL;
-use super::{lock, Shared};
+use super::Shared;
 use crate::api::{ErrorResponse, EventsQuery};
 use crate::store::Store;
+use crate::sync::{lock, wait};
 
 /// A long poll parked until an event is due, its wait ends or the server stops.
 pub(super) struct Waiting {
@@ -126,22 +126,6 @@ pub(super) fn wait_in_lobby(shared: &Shared, mut store: Store) {
                 _ => None,
             }
         };
-    }
-}
-
-fn wait<'a, T>(
-    bell: &Condvar,
-    guard: MutexGuard<'a, T>,
-    timeout: Option<Duration>,
-) -> MutexGuard<'a, T> {
-    match timeout {
-        None => bell
-            .wait(guard)
-            .unwrap_or_else(std::sync::PoisonError::into_inner),
-        Some(timeout) => match bell.wait_timeout(guard, timeout) {
-            Ok((guard, _)) => guard,
-            Err(poisoned) => poisoned.into_inner().0,
-        },
     }
 }
 

@@ -45,13 +45,14 @@ use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
 use crate::store::{Policy, Store};
+use crate::sync::lock;
 use crate::watch::Watch;
 use handlers::handle;
 pub use listener::{listen, Listening, RESERVE};
@@ -245,13 +246,6 @@ fn spawn(name: &str, body: impl FnOnce() + Send + 'static) -> Result<JoinHandle<
 
 fn open_store(config: &Config) -> Result<Store> {
     Store::open(&config.db_path, config.policy, config.busy_timeout)
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A poisoned lock only means another thread panicked holding it; the data is still usable.
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn ring<T>(mutex: &Mutex<T>, bell: &Condvar) {
