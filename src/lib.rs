@@ -9,6 +9,7 @@ pub mod config;
 pub mod credentials;
 pub mod discord;
 pub mod event;
+pub mod location;
 pub mod prometheus;
 pub mod render;
 pub mod secret;

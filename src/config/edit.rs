@@ -74,7 +74,8 @@ pub fn apply(path: &Path, text: &str, changes: &[Change]) -> Result<String, File
     let mut document: DocumentMut = text.parse().map_err(|error: toml_edit::TomlError| {
         let span = error.span();
         let message = error.message().trim().to_string();
-        let (line, column) = span.map_or((1, 1), |span| file::position(text, span.start));
+        let (line, column) =
+            span.map_or((1, 1), |span| crate::location::position(text, span.start));
         FileError(format!("{}:{line}:{column}: {message}", path.display()))
     })?;
     let table = document.as_table_mut();

@@ -14,6 +14,7 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use super::keys::{self, Kind, Setting};
+use crate::location::{at, position};
 
 /// A config file is a few lines; anything larger is not one (and is not read into memory).
 const MAX_SIZE: u64 = 1024 * 1024;
@@ -415,27 +416,6 @@ fn article(type_name: &str) -> String {
     }
 }
 
-/// `PATH:LINE:COLUMN: message`, or `PATH: message` without a span.
-fn at(path: &Path, text: &str, span: Option<Range<usize>>, message: &str) -> String {
-    match span {
-        Some(span) => {
-            let (line, column) = position(text, span.start);
-            format!("{}:{line}:{column}: {message}", path.display())
-        }
-        None => format!("{}: {message}", path.display()),
-    }
-}
-
-/// The 1-based line and column (in characters) of byte `offset` of `text`.
-pub fn position(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |index| index + 1);
-    let column = before[line_start..].chars().count() + 1;
-    (line, column)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -453,13 +433,6 @@ mod tests {
             &command,
         )
         .map_err(|error| error.0)
-    }
-
-    #[test]
-    fn positions_count_lines_and_characters_from_one() {
-        assert_eq!(position("a\nbé c", 0), (1, 1));
-        assert_eq!(position("a\nbé c", 2), (2, 1));
-        assert_eq!(position("a\nbé c", 6), (2, 4));
     }
 
     #[test]

@@ -24,6 +24,7 @@ use toml::Spanned;
 use super::builtin::Layout;
 use super::{Field, Lang};
 use crate::event::{parse_color, validate_event_type, validate_url, Event};
+use crate::location::at;
 
 /// Instructions (and about 64 bytes of data each) one part may take to render: far more than
 /// any real template needs, little enough that a runaway loop ends in milliseconds.
@@ -480,25 +481,6 @@ impl Compiler<'_> {
             _ => value,
         }
     }
-}
-
-/// `PATH:LINE:COLUMN: message` (or `PATH: message` without a position).
-fn at(path: &Path, text: &str, span: Option<Range<usize>>, message: &str) -> String {
-    match span {
-        Some(span) => {
-            let (line, column) = position(text, span.start);
-            format!("{}:{line}:{column}: {message}", path.display())
-        }
-        None => format!("{}: {message}", path.display()),
-    }
-}
-
-/// The 1-based line and column (in characters) of byte `offset` of `text`.
-fn position(text: &str, offset: usize) -> (usize, usize) {
-    let before = text.get(..offset.min(text.len())).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |index| index + 1);
-    (line, before[line_start..].chars().count() + 1)
 }
 
 /// A number as given, or `None` when it is not one (then a filter shows the value as given,
