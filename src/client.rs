@@ -1,7 +1,13 @@
 //! The consumer's side of the HTTP API: a ureq agent that claims events from a `dq serve` or
-//! an original Flask API (which has no leases and ignores `wait`) and marks each one
-//! processed or failed. Every failure names the source by its masked URL and says what to
-//! do about it (a login page means a private Codespace port, 401 a wrong token, ...).
+//! an original Flask API (which has no leases and ignores `wait`) and acknowledges them,
+//! processed or failed. Every failure names the source by its masked URL and says what to do
+//! about it (a login page means a private Codespace port, 401 a wrong token, ...).
+//!
+//! A `dq serve` claims with `POST /discord/events/claim` and takes a whole message's
+//! acknowledgements in one `POST /discord/events/ack`. A source without those routes (404 or
+//! 405: a `dq serve` from before them, or the original API) is claimed from with
+//! `GET /discord/events?lease=` and marked one event at a time, and that is remembered until
+//! the source next fails to answer (it may come back upgraded).
 
 use std::io::Read;
 use std::time::Duration;
@@ -9,7 +15,10 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Result};
 use serde::de::DeserializeOwned;
 
-use crate::api::{self, EventsQuery, EventsResponse, FailedBody, MarkResponse};
+use crate::api::{
+    self, AckEvent, AckRequest, AckResponse, AckStatus, EventsQuery, EventsResponse, FailedBody,
+    MarkResponse,
+};
 use crate::event::Event;
 use crate::secret::mask_url;
 
@@ -54,6 +63,31 @@ pub struct HttpSource {
     base: String,
     masked: String,
     config: SourceConfig,
+    claim_route: Route,
+    ack_route: Route,
+}
+
+/// Whether a source has one of the newer routes, as learnt from its answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    Unknown,
+    Present,
+    /// It answered 404 or 405: use the older way.
+    Missing,
+}
+
+/// An answer before it is read as JSON.
+struct Reply {
+    status: u16,
+    content_type: String,
+    text: String,
+}
+
+impl Reply {
+    /// The route does not exist there (an older serve, the original API).
+    fn route_missing(&self) -> bool {
+        matches!(self.status, 404 | 405)
+    }
 }
 
 /// An agent for many sources at once: one connection pool and one TLS configuration (its
@@ -90,7 +124,14 @@ impl HttpSource {
             masked: mask_url(&base),
             base,
             config,
+            claim_route: Route::Unknown,
+            ack_route: Route::Unknown,
         }
+    }
+
+    /// True once the source showed it has neither the claim nor the batch ack route.
+    pub fn uses_older_routes(&self) -> bool {
+        self.claim_route == Route::Missing || self.ack_route == Route::Missing
     }
 
     /// Sends `token` from the next request on (an announcement brought a new one).
@@ -108,50 +149,130 @@ impl HttpSource {
         &self.base
     }
 
-    /// Claims due events (`lease` 0 only reads them).
-    pub fn claim(&self, query: &EventsQuery) -> Result<Vec<Event>> {
-        let url = format!("{}{}?{}", self.base, api::EVENTS, query.to_query());
-        let timeout = Duration::from_secs(query.wait) + SLACK;
-        let request = self.agent.get(&url);
-        let request = self
-            .decorate(request)
+    /// Claims due events for `query.lease` seconds, waiting up to `query.wait` for one; a
+    /// `lease` of 0 only reads them (`GET`, which never claims on a `dq serve`).
+    pub fn claim(&mut self, query: &EventsQuery) -> Result<Vec<Event>> {
+        if query.lease == 0 || self.claim_route == Route::Missing {
+            return self.events(query);
+        }
+        let url = format!("{}{}?{}", self.base, api::CLAIM, query.to_query());
+        let request = self.decorate(self.agent.post(&url));
+        let request = request
             .config()
-            .timeout_global(Some(timeout))
+            .timeout_global(Some(Duration::from_secs(query.wait) + SLACK))
+            .build()
+            .header("Content-Type", "application/json");
+        let reply = self.fetch(request.send(b"{}"), "claiming events")?;
+        if reply.route_missing() {
+            self.claim_route = Route::Missing;
+            return self.events(query);
+        }
+        self.claim_route = Route::Present;
+        events_of(self.decode(reply, "claiming events")?, &self.masked)
+    }
+
+    /// `GET /discord/events`: claims on a serve from before `POST /discord/events/claim` (when
+    /// `lease` is not 0) and on the original API (which knows no leases); only reads on today's.
+    fn events(&mut self, query: &EventsQuery) -> Result<Vec<Event>> {
+        let url = format!("{}{}?{}", self.base, api::EVENTS, query.to_query());
+        let request = self.decorate(self.agent.get(&url));
+        let request = request
+            .config()
+            .timeout_global(Some(Duration::from_secs(query.wait) + SLACK))
             .build();
-        let answer: EventsResponse = self.answer(request.call(), "claiming events")?;
+        let reply = self.fetch(request.call(), "claiming events")?;
+        events_of(self.decode(reply, "claiming events")?, &self.masked)
+    }
+
+    /// Records `events`' outcomes in order: up to 100 in one request where the source has
+    /// `POST /discord/events/ack` (one transaction there), else one request each. Returns how
+    /// many were recorded, and the error that stopped it, if any: the rest are for later.
+    pub fn ack(&mut self, events: &[AckEvent]) -> (usize, Option<anyhow::Error>) {
+        let mut recorded = 0;
+        while recorded < events.len() {
+            let rest = &events[recorded..];
+            let step = if self.ack_route == Route::Missing {
+                self.mark(&rest[0]).map(|()| 1)
+            } else {
+                let batch = &rest[..rest.len().min(AckRequest::MAX_EVENTS)];
+                match self.ack_batch(batch) {
+                    // No such route: the loop goes on one event at a time.
+                    Ok(false) => Ok(0),
+                    Ok(true) => Ok(batch.len()),
+                    Err(error) => Err(error),
+                }
+            };
+            match step {
+                Ok(count) => recorded += count,
+                Err(error) => return (recorded, Some(error)),
+            }
+        }
+        (recorded, None)
+    }
+
+    /// One `POST /discord/events/ack`; false if the source has no such route. Every event gets
+    /// its own result there (an unknown or already processed id spoils nothing), so a 200 means
+    /// all of them are recorded.
+    fn ack_batch(&mut self, events: &[AckEvent]) -> Result<bool> {
+        let doing = "acknowledging events";
+        let url = format!("{}{}", self.base, api::ACK);
+        let body = serde_json::to_vec(&AckRequest {
+            events: events.to_vec(),
+        })?;
+        let request = self.decorate(self.agent.post(&url));
+        let request = request.config().timeout_global(Some(SLACK)).build();
+        let reply = self.fetch(
+            request
+                .header("Content-Type", "application/json")
+                .send(&body[..]),
+            doing,
+        )?;
+        if reply.route_missing() {
+            self.ack_route = Route::Missing;
+            return Ok(false);
+        }
+        self.ack_route = Route::Present;
+        let answer: AckResponse = self.decode(reply, doing)?;
         if !answer.success {
             bail!(
-                "{}: claiming events: the source answered success=false",
+                "{}: {doing}: the source answered success=false",
                 self.masked
             );
         }
-        Ok(answer.events)
+        Ok(true)
     }
 
-    pub fn mark_processed(&self, id: i64) -> Result<()> {
-        let url = format!("{}{}", self.base, api::event_action_path(id, "processed"));
+    /// `POST /discord/events/{id}/processed` or `.../failed`, for a source without the batch
+    /// route. An event the source no longer has (404) has nothing left to record.
+    fn mark(&mut self, event: &AckEvent) -> Result<()> {
+        let (action, body, doing) = match event.status {
+            AckStatus::Processed => ("processed", b"{}".to_vec(), "marking an event processed"),
+            AckStatus::Failed => {
+                let body = FailedBody {
+                    error_message: event.error_message.clone().unwrap_or_default(),
+                    retryable: event.retryable,
+                    retry_after: event.retry_after,
+                };
+                (
+                    "failed",
+                    serde_json::to_vec(&body)?,
+                    "marking an event failed",
+                )
+            }
+        };
+        let url = format!("{}{}", self.base, api::event_action_path(event.id, action));
         let request = self.decorate(self.agent.post(&url));
         let request = request.config().timeout_global(Some(SLACK)).build();
-        let _: MarkResponse = self.answer(
+        let reply = self.fetch(
             request
                 .header("Content-Type", "application/json")
-                .send(b"{}"),
-            "marking an event processed",
+                .send(&body[..]),
+            doing,
         )?;
-        Ok(())
-    }
-
-    pub fn mark_failed(&self, id: i64, body: &FailedBody) -> Result<()> {
-        let url = format!("{}{}", self.base, api::event_action_path(id, "failed"));
-        let payload = serde_json::to_vec(body)?;
-        let request = self.decorate(self.agent.post(&url));
-        let request = request.config().timeout_global(Some(SLACK)).build();
-        let _: MarkResponse = self.answer(
-            request
-                .header("Content-Type", "application/json")
-                .send(&payload[..]),
-            "marking an event failed",
-        )?;
+        if reply.status == 404 && !reply.looks_html() {
+            return Ok(());
+        }
+        let _: MarkResponse = self.decode(reply, doing)?;
         Ok(())
     }
 
@@ -165,33 +286,41 @@ impl HttpSource {
         request.header("Accept", "application/json")
     }
 
-    /// Reads a JSON answer, or explains why it is not one.
-    fn answer<T: DeserializeOwned>(
-        &self,
+    /// Sends a request and reads its answer, or explains why there is none (nothing
+    /// answers, a timeout, a redirect to a login page). A source that does not answer may come
+    /// back upgraded, so what was learnt about its routes is forgotten.
+    fn fetch(
+        &mut self,
         result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
         doing: &str,
-    ) -> Result<T> {
+    ) -> Result<Reply> {
         let source = &self.masked;
-        let mut response = result.map_err(|error| {
-            let why = match &error {
-                ureq::Error::Timeout(_) => {
-                    "it did not answer in time (asleep or overloaded?)".into()
-                }
-                ureq::Error::HostNotFound => "its host name does not resolve".into(),
-                ureq::Error::BadUri(_) => "the source URL is not valid".into(),
-                ureq::Error::ConnectionFailed => NOTHING_ANSWERS.into(),
-                ureq::Error::Io(io)
-                    if matches!(
-                        io.kind(),
-                        std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::ConnectionReset
-                    ) =>
-                {
-                    format!("{NOTHING_ANSWERS}: {io}")
-                }
-                other => other.to_string(),
-            };
-            anyhow!("{source}: {doing}: {why}")
-        })?;
+        let mut response = match result {
+            Ok(response) => response,
+            Err(error) => {
+                self.claim_route = Route::Unknown;
+                self.ack_route = Route::Unknown;
+                let why = match &error {
+                    ureq::Error::Timeout(_) => {
+                        "it did not answer in time (asleep or overloaded?)".into()
+                    }
+                    ureq::Error::HostNotFound => "its host name does not resolve".into(),
+                    ureq::Error::BadUri(_) => "the source URL is not valid".into(),
+                    ureq::Error::ConnectionFailed => NOTHING_ANSWERS.into(),
+                    ureq::Error::Io(io)
+                        if matches!(
+                            io.kind(),
+                            std::io::ErrorKind::ConnectionRefused
+                                | std::io::ErrorKind::ConnectionReset
+                        ) =>
+                    {
+                        format!("{NOTHING_ANSWERS}: {io}")
+                    }
+                    other => other.to_string(),
+                };
+                bail!("{source}: {doing}: {why}");
+            }
+        };
         let status = response.status().as_u16();
         let content_type = response
             .headers()
@@ -219,8 +348,18 @@ impl HttpSource {
             .reader()
             .read_to_string(&mut text)
             .map_err(|error| anyhow!("{source}: {doing}: reading the answer: {error}"))?;
-        let looks_html = content_type.contains("html") || text.trim_start().starts_with('<');
-        if looks_html {
+        Ok(Reply {
+            status,
+            content_type,
+            text,
+        })
+    }
+
+    /// Reads a JSON answer, or explains why it is not one.
+    fn decode<T: DeserializeOwned>(&self, reply: Reply, doing: &str) -> Result<T> {
+        let source = &self.masked;
+        let Reply { status, text, .. } = &reply;
+        if reply.looks_html() {
             bail!(
                 "{source}: {doing}: HTTP {status} with an HTML page instead of JSON (a login page? \
                  a private Codespace port needs --header \"X-Github-Token: ...\"; a sleeping \
@@ -228,7 +367,7 @@ impl HttpSource {
             );
         }
         let error_text = || {
-            serde_json::from_str::<serde_json::Value>(&text)
+            serde_json::from_str::<serde_json::Value>(text)
                 .ok()
                 .and_then(|value| {
                     value
@@ -246,10 +385,24 @@ impl HttpSource {
             ),
             _ => bail!("{source}: {doing}: HTTP {status}: {}", error_text()),
         }
-        serde_json::from_str(&text).map_err(|error| {
+        serde_json::from_str(text).map_err(|error| {
             anyhow!("{source}: {doing}: the answer is not the JSON dq expects: {error}")
         })
     }
+}
+
+impl Reply {
+    fn looks_html(&self) -> bool {
+        self.content_type.contains("html") || self.text.trim_start().starts_with('<')
+    }
+}
+
+/// The events of an answer that says it succeeded.
+fn events_of(answer: EventsResponse, source: &str) -> Result<Vec<Event>> {
+    if !answer.success {
+        bail!("{source}: claiming events: the source answered success=false");
+    }
+    Ok(answer.events)
 }
 
 /// A source URL without the trailing `/` or `/discord` users may paste.

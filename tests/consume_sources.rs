@@ -51,7 +51,18 @@ fn consume_marks_each_event_on_the_source_it_came_from() {
     assert_eq!(first.processed(), vec![1]);
     assert_eq!(second.processed(), vec![1, 2]);
     assert_eq!(fake.embeds().len(), 3);
-    let claim = &first.requests()[0];
+    // The original API has no claim route (404): consume falls back to its GET.
+    let requests = first.requests();
+    assert_eq!(requests[0].method, "POST");
+    assert!(
+        requests[0]
+            .url
+            .starts_with("/discord/events/claim?limit=10&lease=60&wait=0"),
+        "{}",
+        requests[0].url
+    );
+    let claim = &requests[1];
+    assert_eq!(claim.method, "GET");
     assert!(
         claim
             .url

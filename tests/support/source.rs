@@ -1,6 +1,12 @@
 //! A fake event source on 127.0.0.1:0 (tiny_http): the original Flask API's routes and JSON,
 //! without leases or long polls unless asked, or a login page in front of it (a private
 //! Codespace port). Records every request, and every mark with its body.
+//!
+//! What it answers for a route it does not have (the claim and batch ack routes, unless
+//! `with_new_routes`): a JSON 404, as a `dq serve` from before them did, or Flask's HTML 404
+//! page with `like_flask`. `with_new_routes` adds `POST /discord/events/claim` and
+//! `POST /discord/events/ack` as today's `dq serve` answers them, and `fail_acks(n)` answers the
+//! next n acknowledgement requests (batch or single) 503.
 #![allow(dead_code)]
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -38,6 +44,9 @@ struct Stored {
 struct State {
     mode: Mode,
     leases: bool,
+    new_routes: bool,
+    flask_404: bool,
+    failing_acks: usize,
     events: Vec<Stored>,
     requests: Vec<SourceRequest>,
 }
@@ -59,6 +68,9 @@ impl FakeSource {
         let state = Arc::new(Mutex::new(State {
             mode,
             leases: false,
+            new_routes: false,
+            flask_404: false,
+            failing_acks: 0,
             events: Vec::new(),
             requests: Vec::new(),
         }));
@@ -111,11 +123,48 @@ impl FakeSource {
         self
     }
 
+    /// `POST /discord/events/claim` and `POST /discord/events/ack` as today's `dq serve` (with
+    /// leases).
+    pub fn with_new_routes(self) -> FakeSource {
+        {
+            let mut state = lock(&self.state);
+            state.new_routes = true;
+            state.leases = true;
+        }
+        self
+    }
+
+    /// Unknown routes get Flask's HTML 404 page instead of JSON.
+    pub fn like_flask(self) -> FakeSource {
+        lock(&self.state).flask_404 = true;
+        self
+    }
+
+    /// The next `count` acknowledgement requests (batch or single) answer 503.
+    pub fn fail_acks(&self, count: usize) {
+        lock(&self.state).failing_acks = count;
+    }
+
+    /// The requests to `path` (without the query string) with `method`.
+    pub fn requests_to(&self, method: &str, path: &str) -> Vec<SourceRequest> {
+        self.requests()
+            .into_iter()
+            .filter(|request| {
+                request.method == method && request.url.split('?').next() == Some(path)
+            })
+            .collect()
+    }
+
     /// Adds an event as the API would list it.
     pub fn add(&self, id: i64, event_type: &str, payload: Value) {
+        self.add_for(id, "", event_type, payload);
+    }
+
+    /// Adds an event for a Discord user (direct messages).
+    pub fn add_for(&self, id: i64, user_id: &str, event_type: &str, payload: Value) {
         lock(&self.state).events.push(Stored {
             event: json!({
-                "id": id, "user_id": "", "event_type": event_type, "payload": payload,
+                "id": id, "user_id": user_id, "event_type": event_type, "payload": payload,
                 "created_at": "2026-11-27T17:59:01.259152", "attempts": 0,
                 "last_attempt": null, "error_message": null,
             }),
@@ -190,7 +239,65 @@ fn answer(state: &Mutex<State>, request: &SourceRequest) -> (u16, String, String
         .and_then(|value| value.parse().ok())
         .unwrap_or(50);
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let acknowledging = request.method == "POST"
+        && (segments == ["discord", "events", "ack"]
+            || matches!(
+                segments.as_slice(),
+                ["discord", "events", _, "processed" | "failed"]
+            ));
+    if acknowledging && state.failing_acks > 0 {
+        state.failing_acks -= 1;
+        let body = json!({"success": false, "error": "database is locked"});
+        return (503, json_type, body.to_string(), None);
+    }
+    let new_routes = state.new_routes;
     match (request.method.as_str(), segments.as_slice()) {
+        ("POST", ["discord", "events", "claim"]) if new_routes => {
+            let leases = state.leases;
+            let mut events = Vec::new();
+            for stored in state.events.iter_mut() {
+                if events.len() >= limit {
+                    break;
+                }
+                if !stored.processed && stored.failed.is_none() && !(leases && stored.leased) {
+                    stored.leased = true;
+                    events.push(stored.event.clone());
+                }
+            }
+            let body = json!({"success": true, "count": events.len(), "events": events,
+                              "timestamp": "2026-11-27T17:59:01"});
+            (200, json_type, body.to_string(), None)
+        }
+        ("POST", ["discord", "events", "ack"]) if new_routes => {
+            let mut results = Vec::new();
+            for ack in request.body["events"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+            {
+                let id = ack["id"].as_i64().unwrap_or(-1);
+                let found = state
+                    .events
+                    .iter_mut()
+                    .find(|stored| stored.event["id"].as_i64() == Some(id));
+                let status = match found {
+                    None => "not_found",
+                    Some(stored) => {
+                        stored.leased = false;
+                        if ack["status"] == "processed" {
+                            stored.processed = true;
+                            "processed"
+                        } else {
+                            stored.failed = Some(ack.clone());
+                            "will_retry"
+                        }
+                    }
+                };
+                results.push(json!({"id": id, "status": status}));
+            }
+            let body = json!({"success": true, "results": results});
+            (200, json_type, body.to_string(), None)
+        }
         ("GET", ["discord", "events"]) => {
             let leases = state.leases;
             let mut events = Vec::new();
@@ -232,6 +339,14 @@ fn answer(state: &Mutex<State>, request: &SourceRequest) -> (u16, String, String
             let body = json!({"success": true, "event_id": id, "status": action});
             (200, json_type, body.to_string(), None)
         }
+        _ if state.flask_404 => (
+            404,
+            "text/html; charset=utf-8".into(),
+            "<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n\
+             <p>The requested URL was not found on the server.</p>\n"
+                .into(),
+            None,
+        ),
         _ => (
             404,
             json_type,

@@ -21,12 +21,12 @@ use chrono::Utc;
 use super::metrics::Metrics;
 use super::registry::{Entry, Registry};
 use super::Options;
-use crate::api::{EventsQuery, FailedBody};
+use crate::api::{AckEvent, AckStatus, EventsQuery, FailedBody};
 use crate::client::HttpSource;
 use crate::discord::{self, Outcome, RetryPlan, Sink};
 use crate::event::Event;
 use crate::render;
-use crate::store::{Claim, Failure, Store};
+use crate::store::{Ack, Claim, Failure, Store};
 
 /// Events claimed at a time: one message's worth, so leases stay short and a failure costs
 /// few attempts.
@@ -44,8 +44,9 @@ pub(super) trait Source: Send {
     fn key(&self) -> String;
     /// Due events, waiting up to `wait` for one. `lease` zero only reads.
     fn claim(&mut self, limit: i64, lease: Duration, wait: Duration) -> Result<Vec<Event>>;
-    fn processed(&mut self, id: i64) -> Result<()>;
-    fn failed(&mut self, id: i64, failure: &FailedBody) -> Result<()>;
+    /// Records outcomes in order, all of a message's at once where the source can; returns
+    /// how many were recorded and the error that stopped it, if any (the rest are kept).
+    fn ack(&mut self, outcomes: &[AckEvent]) -> (usize, Option<anyhow::Error>);
 }
 
 /// A dq server or Flask API. Before each request it takes up a token announced since the last
@@ -54,6 +55,8 @@ pub(super) struct Http {
     source: HttpSource,
     entry: Arc<Entry>,
     token_version: u64,
+    /// The log said once that this source has only the older routes.
+    said_older: bool,
 }
 
 impl Http {
@@ -62,12 +65,25 @@ impl Http {
             source,
             entry,
             token_version: 0,
+            said_older: false,
         }
     }
 
     fn refresh_token(&mut self) {
         if let Some(token) = self.entry.token_since(&mut self.token_version) {
             self.source.set_token(token);
+        }
+    }
+
+    fn note_routes(&mut self) {
+        if self.source.uses_older_routes() && !self.said_older {
+            self.said_older = true;
+            eprintln!(
+                "dq: {}: no POST /discord/events/claim or /ack there (a dq serve from before \
+                 them, or the original API): claiming with GET /discord/events?lease= and \
+                 marking events one at a time",
+                self.entry.label
+            );
         }
     }
 }
@@ -83,22 +99,21 @@ impl Source for Http {
 
     fn claim(&mut self, limit: i64, lease: Duration, wait: Duration) -> Result<Vec<Event>> {
         self.refresh_token();
-        self.source.claim(&EventsQuery {
+        let events = self.source.claim(&EventsQuery {
             limit,
             max_attempts: None,
             lease: lease.as_secs(),
             wait: wait.as_secs(),
-        })
+        });
+        self.note_routes();
+        events
     }
 
-    fn processed(&mut self, id: i64) -> Result<()> {
+    fn ack(&mut self, outcomes: &[AckEvent]) -> (usize, Option<anyhow::Error>) {
         self.refresh_token();
-        self.source.mark_processed(id)
-    }
-
-    fn failed(&mut self, id: i64, failure: &FailedBody) -> Result<()> {
-        self.refresh_token();
-        self.source.mark_failed(id, failure)
+        let acked = self.source.ack(outcomes);
+        self.note_routes();
+        acked
     }
 }
 
@@ -137,27 +152,30 @@ impl Source for Local {
         }
     }
 
-    fn processed(&mut self, id: i64) -> Result<()> {
-        self.store.mark_processed(id, Utc::now()).map(|_| ())
+    /// One transaction for all of them, as `dq serve` applies a batch acknowledgement.
+    fn ack(&mut self, outcomes: &[AckEvent]) -> (usize, Option<anyhow::Error>) {
+        let acks: Vec<(i64, Ack)> = outcomes
+            .iter()
+            .map(|outcome| {
+                let ack = match outcome.status {
+                    AckStatus::Processed => Ack::Processed,
+                    AckStatus::Failed => Ack::Failed(Failure {
+                        message: outcome.error_message.clone().unwrap_or_default(),
+                        retryable: outcome.retryable.unwrap_or(true),
+                        retry_after: outcome
+                            .retry_after
+                            .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
+                            .map(Duration::from_secs_f64),
+                    }),
+                };
+                (outcome.id, ack)
+            })
+            .collect();
+        match self.store.ack(&acks, Utc::now()) {
+            Ok(_) => (outcomes.len(), None),
+            Err(error) => (0, Some(error)),
+        }
     }
-
-    fn failed(&mut self, id: i64, failure: &FailedBody) -> Result<()> {
-        let failure = Failure {
-            message: failure.error_message.clone(),
-            retryable: failure.retryable.unwrap_or(true),
-            retry_after: failure
-                .retry_after
-                .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
-                .map(Duration::from_secs_f64),
-        };
-        self.store.mark_failed(id, &failure, Utc::now()).map(|_| ())
-    }
-}
-
-/// A mark that could not be recorded yet (the source went away after the send).
-pub(super) enum Mark {
-    Processed(i64),
-    Failed(i64, FailedBody),
 }
 
 pub(super) struct Worker {
@@ -170,8 +188,9 @@ pub(super) struct Worker {
     pub(super) entry: Arc<Entry>,
     pub(super) registry: Arc<Registry>,
     pub(super) metrics: Arc<Metrics>,
-    /// Marks to record before anything else: the events are delivered (or failed) already.
-    pub(super) unmarked: Vec<Mark>,
+    /// Outcomes to record before anything else: the events are delivered (or failed) already,
+    /// but the source has not taken that yet (it went away after the send).
+    pub(super) unmarked: Vec<AckEvent>,
     /// With --dry-run, events already printed.
     pub(super) seen: HashSet<i64>,
     /// Since when and how often the source has failed, until it answers again: the log gets
@@ -438,7 +457,7 @@ impl Worker {
                 self.in_flight.fetch_sub(1, Ordering::SeqCst);
                 return;
             }
-            let marks: Vec<Mark> = match &delivery.outcome {
+            let marks: Vec<AckEvent> = match &delivery.outcome {
                 Outcome::Delivered { .. } => {
                     let now = Utc::now();
                     for event in &group {
@@ -453,7 +472,7 @@ impl Worker {
                         took.as_millis(),
                         retry_note(&delivery)
                     );
-                    ids.iter().map(|id| Mark::Processed(*id)).collect()
+                    ids.iter().map(|id| AckEvent::processed(*id)).collect()
                 }
                 outcome => {
                     let permanent = matches!(outcome, Outcome::Permanent { .. });
@@ -470,7 +489,7 @@ impl Worker {
                     );
                     ids.iter()
                         .map(|id| {
-                            Mark::Failed(
+                            AckEvent::failed(
                                 *id,
                                 FailedBody {
                                     error_message: reason.clone(),
@@ -488,34 +507,28 @@ impl Worker {
         }
     }
 
-    /// Records pending marks in order; false when the source refused one (kept for later).
+    /// Records the pending outcomes in order (a message's in one request); false when the
+    /// source did not take them all (the rest are kept for later).
     fn flush_marks(&mut self) -> bool {
-        let mut recorded = false;
-        while let Some(mark) = self.unmarked.first() {
-            let result = match mark {
-                Mark::Processed(id) => self.source.processed(*id),
-                Mark::Failed(id, body) => self.source.failed(*id, body),
-            };
-            if let Err(error) = result {
-                let text = one_line(&error);
-                self.entry.failed(&text, None);
-                if self.start_failing() {
-                    eprintln!(
-                        "dq: {}: could not record the outcome of {} event(s) yet, kept for \
-                         later: {text}",
-                        self.source.name(),
-                        self.unmarked.len(),
-                    );
-                }
-                return false;
-            }
-            self.unmarked.remove(0);
-            recorded = true;
+        if self.unmarked.is_empty() {
+            return true;
         }
-        if recorded {
+        let (recorded, error) = self.source.ack(&self.unmarked);
+        self.unmarked.drain(..recorded.min(self.unmarked.len()));
+        let Some(error) = error else {
             self.answered();
+            return true;
+        };
+        let text = one_line(&error);
+        self.entry.failed(&text, None);
+        if self.start_failing() {
+            eprintln!(
+                "dq: {}: could not record the outcome of {} event(s) yet, kept for later: {text}",
+                self.source.name(),
+                self.unmarked.len(),
+            );
         }
-        true
+        false
     }
 }
 
