@@ -282,3 +282,62 @@ fn nothing_is_lost_and_nothing_sent_twice_across_sleeps_and_wakes() {
         assert_eq!(codespace.serve.stats()["processed"], ROUNDS * EACH);
     }
 }
+
+/// The cold-start benchmark (`bench/cold_start.sh` runs it; ignored in `cargo test`): from
+/// `dq publish` to the fake Discord while the consumer sleeps on the platform. The test stands
+/// in for `dq serve --announce`'s wake, announcing right after the publish, so the figures are
+/// the consumer's side: the platform starting the process, consume listening, registering the
+/// source, claiming and delivering.
+#[test]
+#[ignore]
+fn cold_start_from_publish_to_discord() {
+    let rounds: usize = std::env::var("DQ_BENCH_ROUNDS")
+        .ok()
+        .and_then(|rounds| rounds.parse().ok())
+        .unwrap_or(10);
+    let fake = FakeDiscord::start();
+    let webhook = fake.webhook_url();
+    let platform = Platform::start(Duration::from_secs(2), move || {
+        let mut command = support::dq();
+        command
+            .args(["consume", "--announce-key", KEY, "--allow-http-sources"])
+            .args(["--webhook", &webhook]);
+        command
+    });
+    let codespace = Codespace::start("codespace-a");
+    let mut totals = Vec::new();
+    let mut listening = Vec::new();
+    for round in 0..rounds {
+        assert!(platform.wait_until_asleep(Duration::from_secs(30)));
+        let before = fake.messages().len();
+        let published = std::time::Instant::now();
+        codespace.publish(1, round);
+        assert_eq!(announce(&platform, &codespace, KEY).status, 200);
+        assert!(eventually(DELIVERY, || fake.messages().len() > before));
+        let delivered = fake.messages()[before].at;
+        totals.push(delivered - published);
+        if let Some(support::platform::Change::Started {
+            at,
+            ready: Some(ready),
+        }) = platform
+            .history()
+            .iter()
+            .rev()
+            .find(|change| matches!(change, support::platform::Change::Started { .. }))
+        {
+            listening.push(*ready - *at);
+        }
+    }
+    let median = |values: &mut Vec<Duration>| {
+        values.sort();
+        values[values.len() / 2]
+    };
+    let worst = totals.iter().max().copied().unwrap_or_default();
+    println!(
+        "cold start over {rounds} rounds: publish -> Discord median {:.0} ms, worst {:.0} ms; \
+         of which process start -> listening median {:.0} ms",
+        median(&mut totals).as_secs_f64() * 1000.0,
+        worst.as_secs_f64() * 1000.0,
+        median(&mut listening).as_secs_f64() * 1000.0,
+    );
+}
