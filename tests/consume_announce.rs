@@ -540,13 +540,7 @@ fn static_sources_each_carry_their_own_token_and_headers() {
     assert_eq!(fake.embeds().len(), 5);
     assert_eq!(third.processed(), vec![1]);
     let claim = &third.requests()[0];
-    let header = |name: &str| {
-        claim
-            .headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.clone())
-    };
+    let header = |name: &str| claim.header(name);
     assert_eq!(
         header("Authorization").as_deref(),
         Some("Bearer default-token")

@@ -70,13 +70,7 @@ fn consume_marks_each_event_on_the_source_it_came_from() {
         "{}",
         claim.url
     );
-    let header = |name: &str| {
-        claim
-            .headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.clone())
-    };
+    let header = |name: &str| claim.header(name);
     assert_eq!(header("Authorization").as_deref(), Some("Bearer tok"));
     assert_eq!(header("X-Github-Token").as_deref(), Some("gh"));
 }

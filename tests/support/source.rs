@@ -32,6 +32,16 @@ pub struct SourceRequest {
     pub body: Value,
 }
 
+impl SourceRequest {
+    /// A header's value, the name in any case.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.clone())
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Stored {
     event: Value,

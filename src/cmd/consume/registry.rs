@@ -9,11 +9,12 @@
 //! registry's lock, so an announcement arriving at that moment keeps it).
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
+use super::lock;
 use super::metrics::Counters;
 use crate::api::SourceStatus;
 use crate::event::format_timestamp;
@@ -312,13 +313,6 @@ impl Registry {
             entry.bell.ring();
         }
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A poisoned lock only means another thread panicked holding it; the data is still usable.
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]
