@@ -288,6 +288,27 @@ fn the_listener_survives_hostile_input() {
 }
 
 #[test]
+fn with_every_connection_taken_health_still_answers_and_the_rest_get_503() {
+    let fake = FakeDiscord::start();
+    let consume = announcer(&fake, &[]);
+    // Silent connections, more than the listener serves at once (64).
+    let idle: Vec<std::net::TcpStream> = (0..70)
+        .map(|_| std::net::TcpStream::connect(consume.addr).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    assert_eq!(consume.call("GET", "/health", None, None).status, 200);
+    assert!(started.elapsed() < Duration::from_secs(1));
+    let listed = consume.call("GET", "/sources", Some(KEY), None);
+    assert_eq!(listed.status, 503, "{listed:?}");
+    assert_eq!(listed.json()["success"], false);
+    drop(idle);
+    assert!(eventually(Duration::from_secs(10), || {
+        consume.call("GET", "/sources", Some(KEY), None).status == 200
+    }));
+}
+
+#[test]
 fn a_new_token_for_a_known_url_replaces_the_old_one_in_the_running_worker() {
     let db = TempDb::new();
     let serve = Serve::start(&db, &["--token", "right-token-1234"]);

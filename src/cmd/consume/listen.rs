@@ -7,14 +7,13 @@
 //! - `POST /sources` (an announcement: `api::Announcement`) and `GET /sources` (the registry,
 //!   never a token): only with `--announce-key`, and only with `Authorization: Bearer <key>`.
 //!
-//! It faces the internet, so it holds up to hostile input like `dq serve`: the same patched
-//! tiny_http bounds header lines and counts and drops a request that has not arrived whole
-//! within `REQUEST_TIMEOUT`; bodies are bounded (413); every error is JSON; the key is compared
-//! in constant time before a body is read.
+//! It faces the internet, so it holds up to hostile input like `dq serve`, through the same
+//! listener (`server::listen`): the patched tiny_http bounds header lines and counts, drops a
+//! request that has not arrived whole within `REQUEST_TIMEOUT` and serves at most
+//! `MAX_CONNECTIONS` at once; bodies are bounded (413); every error is JSON; the key is
+//! compared in constant time before a body is read.
 
 use std::io::{self, Read};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
@@ -32,6 +31,9 @@ use crate::secret::check_bearer;
 
 /// A client that sends nothing for this long, mid-request or between requests, is dropped.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections served at once. Announcements, health checks and scrapes are short; beyond
+/// this (plus `server::RESERVE`) a connection gets a quick 503, and `/health` still answers.
+const MAX_CONNECTIONS: usize = 64;
 /// Announced tokens longer than this are refused (`dq serve` makes 64 characters).
 const MAX_TOKEN_BYTES: usize = 1024;
 /// Announced names are cut to this many characters.
@@ -39,7 +41,7 @@ const MAX_NAME_CHARS: usize = 100;
 
 /// Binds `address` and answers on a thread of its own until the process exits.
 pub(super) fn start(address: &str, consumer: Arc<Consumer>, key: Option<String>) -> Result<()> {
-    let listener = Listener::bind(address)?;
+    let listener = crate::server::listen(address, REQUEST_TIMEOUT, MAX_CONNECTIONS)?;
     let routes = if key.is_some() {
         "/health, /metrics and /sources"
     } else {
@@ -49,106 +51,13 @@ pub(super) fn start(address: &str, consumer: Arc<Consumer>, key: Option<String>)
     thread::Builder::new()
         .name("listen".into())
         .spawn(move || {
-            let mut listener = listener;
-            loop {
-                let request = listener.next();
+            // Until the process exits: nothing unblocks it, and nothing needs to.
+            while let Ok(request) = listener.http.recv() {
                 handle(request, &consumer, key.as_deref());
             }
         })
         .context("starting the listener thread")?;
     Ok(())
-}
-
-// ---------------------------------------------------------------------------------------------
-// The socket. A stopgap until `dq serve`'s listener plumbing can be shared (see the board):
-// the same receive and send timeouts on the listening socket, which Linux copies to every
-// accepted one, so a silent client is dropped; the receive timeout also bounds tiny_http's
-// `accept`, whose loop ends on the first error, so a thread connects often enough to keep it
-// alive, and a loop that ended anyway is replaced.
-
-struct Listener {
-    socket: TcpListener,
-    addr: SocketAddr,
-    http: tiny_http::Server,
-    /// Servers whose accept loop ended; their open connections may still send requests.
-    retired: Vec<tiny_http::Server>,
-}
-
-impl Listener {
-    fn bind(address: &str) -> Result<Listener> {
-        let socket =
-            TcpListener::bind(address).with_context(|| format!("listening on {address}"))?;
-        let socket = with_timeouts(socket, REQUEST_TIMEOUT).context("setting socket timeouts")?;
-        let addr = socket
-            .local_addr()
-            .context("reading the listening address")?;
-        let http = http_server(&socket)?;
-        let target = match addr {
-            SocketAddr::V4(v4) if v4.ip().is_unspecified() => {
-                SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, v4.port()))
-            }
-            SocketAddr::V6(v6) if v6.ip().is_unspecified() => {
-                SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, v6.port()))
-            }
-            addr => addr,
-        };
-        thread::Builder::new()
-            .name("listen-wake".into())
-            .spawn(move || loop {
-                thread::sleep(REQUEST_TIMEOUT / 4);
-                // Connected and closed at once: tiny_http reads end-of-file and drops it.
-                let _ = TcpStream::connect_timeout(&target, Duration::from_secs(1));
-            })
-            .context("starting the listener's wake-up thread")?;
-        Ok(Listener {
-            socket,
-            addr,
-            http,
-            retired: Vec::new(),
-        })
-    }
-
-    /// The next request, from the current server or a retired one.
-    fn next(&mut self) -> Request {
-        loop {
-            for old in &self.retired {
-                if let Ok(Some(request)) = old.try_recv() {
-                    return request;
-                }
-            }
-            match self.http.recv_timeout(Duration::from_secs(1)) {
-                Ok(Some(request)) => return request,
-                Ok(None) => {}
-                // tiny_http's accept loop ended (the process was stopped for a while?).
-                Err(_) => match http_server(&self.socket) {
-                    Ok(fresh) => {
-                        let old = std::mem::replace(&mut self.http, fresh);
-                        self.retired.push(old);
-                    }
-                    // Out of descriptors, most likely: try again shortly.
-                    Err(_) => thread::sleep(Duration::from_millis(100)),
-                },
-            }
-        }
-    }
-}
-
-/// Sets SO_RCVTIMEO, SO_SNDTIMEO and TCP_NODELAY on the listening socket. std offers them only
-/// on streams, so the descriptor passes through a `TcpStream` and back; the kernel does not care.
-fn with_timeouts(listener: TcpListener, timeout: Duration) -> io::Result<TcpListener> {
-    let socket = TcpStream::from(OwnedFd::from(listener));
-    socket.set_read_timeout(Some(timeout))?;
-    socket.set_write_timeout(Some(timeout))?;
-    socket.set_nodelay(true)?;
-    Ok(TcpListener::from(OwnedFd::from(socket)))
-}
-
-fn http_server(socket: &TcpListener) -> Result<tiny_http::Server> {
-    let socket = socket
-        .try_clone()
-        .context("duplicating the listening socket")?;
-    tiny_http::Server::from_listener(socket, None)
-        .map_err(|error| anyhow::anyhow!("starting the HTTP server: {error}"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -201,6 +110,11 @@ fn route(request: &mut Request, consumer: &Consumer, key: Option<&str>) -> Reply
     let path = request.url().split('?').next().unwrap_or("").to_string();
     let method = request.method().clone();
     let readable = matches!(method, Method::Get | Method::Head);
+    let health = matches!(path.as_str(), "/health" | "/" | api::HEALTH);
+    if request.over_capacity() && !health {
+        return Reply::error(503, "too many connections; try again shortly")
+            .with_header("Retry-After", "1");
+    }
     match path.as_str() {
         "/health" | "/" | api::HEALTH => {
             if !readable {

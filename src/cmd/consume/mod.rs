@@ -27,6 +27,7 @@ use crate::discord::{self, Sink, Target};
 use crate::render::{Lang, RenderOptions};
 use crate::secret::mask_url;
 use crate::store::{Policy, Store};
+use crate::watch::{self, Mode as WatchMode, Watch};
 use metrics::Metrics;
 use registry::{Entry, Full, Origin, Registration, Registry};
 use worker::{Http, Local, Source, Worker};
@@ -391,10 +392,17 @@ impl Consumer {
             Origin::Local,
             String::new(),
         ));
+        let watch = Watch::start(&settings.db_path);
+        if let WatchMode::Polling(reason) = watch.mode() {
+            eprintln!(
+                "dq: note: cannot watch the database for changes ({reason}); looking every {}s",
+                watch::FALLBACK_INTERVAL.as_secs()
+            );
+        }
         let source = Box::new(Local {
             store: Store::open(&settings.db_path, policy, settings.busy_timeout)?,
             name,
-            stop: Arc::clone(&self.stop),
+            watch,
         });
         self.start(entry, source)
     }

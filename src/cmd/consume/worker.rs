@@ -27,14 +27,13 @@ use crate::discord::{self, Outcome, RetryPlan, Sink};
 use crate::event::Event;
 use crate::render;
 use crate::store::{Ack, Claim, Failure, Store};
+use crate::watch::Watch;
 
 /// Events claimed at a time: one message's worth, so leases stay short and a failure costs
 /// few attempts.
 const CLAIM_LIMIT: i64 = 10;
 /// With `--dry-run`, sources are only read (lease 0), so read as many as the API allows.
 const DRY_RUN_LIMIT: i64 = EventsQuery::LIMIT_MAX;
-/// How often the local database is checked for due events while long-polling it.
-const LOCAL_POLL: Duration = Duration::from_millis(50);
 
 /// Where events come from and where their outcome is recorded.
 pub(super) trait Source: Send {
@@ -117,11 +116,13 @@ impl Source for Http {
     }
 }
 
-/// The local database, with the same rules the server applies.
+/// The local database, with the same rules the server applies. Waiting for events costs
+/// nothing: it sleeps on the database's `Watch` (a publish from any process wakes it) until
+/// the next event comes due or the wait ends.
 pub(super) struct Local {
     pub(super) store: Store,
     pub(super) name: String,
-    pub(super) stop: Arc<AtomicBool>,
+    pub(super) watch: Watch,
 }
 
 impl Source for Local {
@@ -136,19 +137,26 @@ impl Source for Local {
     fn claim(&mut self, limit: i64, lease: Duration, wait: Duration) -> Result<Vec<Event>> {
         let deadline = Instant::now() + wait;
         loop {
+            // Read before looking, so a commit after the look still ends the sleep below.
+            let seen = self.watch.changes();
             let now = Utc::now();
             // `next_due` only reads, so waiting costs no write lock.
-            let due = self.store.next_due()?.is_some_and(|due| due <= now);
-            if due {
+            let next = self.store.next_due()?;
+            if next.is_some_and(|due| due <= now) {
                 let events = self.store.claim(Claim { limit, lease }, now)?;
                 if !events.is_empty() || lease.is_zero() {
                     return Ok(events);
                 }
             }
-            if Instant::now() >= deadline || self.stop.load(Ordering::SeqCst) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
                 return Ok(Vec::new());
             }
-            thread::sleep(LOCAL_POLL);
+            let until_due = next
+                .and_then(|due| (due - now).to_std().ok())
+                .filter(|until| !until.is_zero())
+                .unwrap_or(left);
+            self.watch.wait(seen, left.min(until_due));
         }
     }
 
