@@ -34,7 +34,12 @@ pub fn check_bearer(value: &str, token: &str) -> Result<(), &'static str> {
 /// `https://discord.com/api/webhooks/1/abc` → `https://discord.com/…`.
 pub fn mask_url(url: &str) -> String {
     let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    // A host never holds `;`, `,` or a space: what follows them (a source's `;token=...`, the
+    // next source of a list) is no part of it.
+    let host = rest
+        .split(['/', '?', '#', ';', ',', ' '])
+        .next()
+        .unwrap_or("");
     let host = host.rsplit('@').next().unwrap_or(host);
     if scheme.is_empty() {
         "…".to_string()
@@ -142,6 +147,10 @@ mod tests {
             "https://discord.com/…"
         );
         assert_eq!(mask_url("http://user:pw@host:8080/x"), "http://host:8080/…");
+        assert_eq!(
+            mask_url("https://h:8080;token=s3cr3t,https://g;token=s3cr3t"),
+            "https://h:8080/…"
+        );
         assert_eq!(mask_url("not a url"), "…");
     }
 

@@ -571,6 +571,44 @@ fn static_sources_each_carry_their_own_token_and_headers() {
         assert!(!stderr.contains(secret), "{stderr}");
     }
 
+    // From a config file's `sources` list, each string one source with its own token.
+    support::serve::publish(&first_db, 1);
+    support::serve::publish(&second_db, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "webhook = {:?}\nsources = [{:?}, {:?}]\n",
+            fake.webhook_url(),
+            sources[0],
+            sources[1]
+        ),
+    )
+    .unwrap();
+    let output = support::dq()
+        .arg("--config")
+        .arg(&config)
+        .args(["consume", "--once"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(fake.embeds().len(), 7);
+    assert!(!stderr.contains("first-token") && !stderr.contains("second-token"));
+    let shown = support::dq()
+        .arg("--config")
+        .arg(&config)
+        .args(["config", "show"])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(shown.contains("sources"), "{shown}");
+    assert!(
+        !shown.contains("first-token") && !shown.contains("second-token"),
+        "{shown}"
+    );
+
     // A source option that is not token= or header=: a usage error that repeats no token.
     let output = support::dq()
         .args(["consume", "--once", "--webhook", &fake.webhook_url()])
