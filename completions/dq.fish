@@ -319,7 +319,7 @@ complete -c dq -n "__fish_dq_using_subcommand consume" -l config -d 'Config file
 complete -c dq -n "__fish_dq_using_subcommand consume" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand consume" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
 complete -c dq -n "__fish_dq_using_subcommand consume" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
-complete -c dq -n "__fish_dq_using_subcommand consume" -l allow-http-sources -d 'Accept announced sources at plain http:// URLs, loopback included (https:// always)'
+complete -c dq -n "__fish_dq_using_subcommand consume" -l allow-http-sources -d 'Accept announced sources at plain http:// URLs and at loopback or private addresses (otherwise only https:// to the internet)'
 complete -c dq -n "__fish_dq_using_subcommand consume" -l mention -d 'Ping the event\'s user in the message content (webhook delivery)'
 complete -c dq -n "__fish_dq_using_subcommand consume" -l dry-run -d 'Print each message as one JSON line instead of sending it; nothing is marked'
 complete -c dq -n "__fish_dq_using_subcommand consume" -l once -d 'Deliver what is due now, then exit (1 if anything failed)'
@@ -431,7 +431,7 @@ complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand
 complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r
 complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l busy-timeout-ms -d 'How long to wait for another process\'s lock on the database, in milliseconds' -r
 complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l no-auth -d 'Accept requests without a token (for the original bot); anyone who reaches the port can then read and change the queue'
-complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l allow-http-sources -d 'Accept announced sources at plain http:// URLs, loopback included (https:// always)'
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l allow-http-sources -d 'Accept announced sources at plain http:// URLs and at loopback or private addresses (otherwise only https:// to the internet)'
 complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l mention -d 'Ping the event\'s user in the message content (webhook delivery)'
 complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l json -d 'Print one JSON document instead of text'
 complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -531,7 +531,8 @@ pub struct ConsumeArgs {
     )]
     pub announce_key: Option<String>,
 
-    /// Accept announced sources at plain http:// URLs, loopback included (https:// always)
+    /// Accept announced sources at plain http:// URLs and at loopback or private addresses
+    /// (otherwise only https:// to the internet)
     #[arg(long, env = "DQ_ALLOW_HTTP_SOURCES")]
     pub allow_http_sources: bool,
 

@@ -472,6 +472,21 @@ pub fn normalize_source_url(url: &str, allow_http: bool) -> Result<String, Strin
     if uri.query().is_some() {
         return Err("a source URL cannot have a query string (?...)".into());
     }
+    // Whoever holds the key chooses where the consumer sends requests: without
+    // --allow-http-sources, not to this machine or a private network (the answers' errors
+    // show in GET /sources).
+    let host = uri.host().unwrap_or("").trim_matches(['[', ']']);
+    if !allow_http
+        && host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| !is_public(ip))
+    {
+        return Err(
+            "a source URL cannot point at a loopback, private or link-local address \
+                    without --allow-http-sources on the consumer"
+                .into(),
+        );
+    }
     let default_port = if scheme == "https" { 443 } else { 80 };
     let authority = authority.to_ascii_lowercase();
     let authority = match uri.port_u16() {
@@ -482,6 +497,32 @@ pub fn normalize_source_url(url: &str, allow_http: bool) -> Result<String, Strin
         _ => authority,
     };
     Ok(base_url(&format!("{scheme}://{authority}{}", uri.path())))
+}
+
+/// An address on the internet, not this machine, a private network or a link.
+fn is_public(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                // 100.64.0.0/10, carrier-grade NAT: private in practice.
+                || (v4.octets()[0] == 100 && (64..128).contains(&v4.octets()[1])))
+        }
+        std::net::IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                // fc00::/7 unique local, fe80::/10 link-local.
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || v6.to_ipv4_mapped().is_some_and(|v4| !is_public(v4.into())))
+        }
+    }
 }
 
 /// A source given on the command line (`--source`, `DQ_SOURCES`, the config file's `sources`):
@@ -560,7 +601,15 @@ mod tests {
         assert_eq!(ok("https://Host.Example:443/"), "https://host.example");
         assert_eq!(ok(" https://h:8443/discord/ "), "https://h:8443");
         assert_eq!(ok("https://h/prefix"), "https://h/prefix");
-        assert_eq!(ok("https://[::1]:8080"), "https://[::1]:8080");
+        assert_eq!(
+            ok("https://[2001:db8::1]:8080"),
+            "https://[2001:db8::1]:8080"
+        );
+        assert_eq!(ok("https://93.184.216.34"), "https://93.184.216.34");
+        assert_eq!(
+            normalize_source_url("https://[::1]:8080", true).unwrap(),
+            "https://[::1]:8080"
+        );
         assert_eq!(
             normalize_source_url("http://127.0.0.1:80/", true).unwrap(),
             "http://127.0.0.1"
@@ -579,6 +628,14 @@ mod tests {
             "https://h:99999/",
             "https://h:0/",
             "https://h/a b",
+            "https://127.0.0.1:8443",
+            "https://[::1]",
+            "https://10.1.2.3",
+            "https://169.254.169.254/latest",
+            "https://192.168.0.1",
+            "https://100.100.100.100",
+            "https://[fd00::1]",
+            "https://[::ffff:127.0.0.1]",
             long.as_str(),
         ] {
             let error = normalize_source_url(bad, false).unwrap_err();

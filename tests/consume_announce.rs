@@ -197,6 +197,16 @@ fn bad_announcements_get_clear_errors_and_change_nothing() {
             "user name",
         ),
         (announcement("ftp://h", None, ""), 400, "https://"),
+        (
+            announcement("https://169.254.169.254", None, ""),
+            400,
+            "link-local",
+        ),
+        (
+            announcement("https://127.0.0.1:8443", None, ""),
+            400,
+            "loopback",
+        ),
         (announcement("https://", None, ""), 400, "not a valid URL"),
         (announcement("https://h/?k=SECRETQ", None, ""), 400, "query"),
         (announcement(&long, None, ""), 400, "longer than"),
@@ -402,7 +412,7 @@ fn a_silent_source_that_stops_answering_is_forgotten_and_said_so_once() {
 #[test]
 fn new_sources_beyond_max_sources_are_refused_with_503() {
     let fake = FakeDiscord::start();
-    let consume = announcer(&fake, &["--max-sources", "2"]);
+    let consume = announcer(&fake, &["--max-sources", "2", "--allow-http-sources"]);
     // Registering does not depend on reaching the source: nothing listens on these.
     announce(&consume, "https://127.0.0.1:1", None, "one");
     announce(&consume, "https://127.0.0.1:2", None, "two");
