@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use super::{stop_on_signals, Settings, UsageError};
+use super::{stop_signal, Settings, UsageError};
 use crate::api::Announced;
 use crate::cli::{ConsumeArgs, Lang as CliLang};
 use crate::client::{self, HttpSource, SourceConfig};
@@ -29,7 +29,7 @@ use crate::secret::mask_url;
 use crate::store::{Policy, Store};
 use crate::watch::{self, Mode as WatchMode, Watch};
 use metrics::Metrics;
-use registry::{Entry, Full, Origin, Registration, Registry};
+use registry::{Bell, Entry, Full, Origin, Registration, Registry};
 use worker::{Http, Local, Source, Worker};
 
 /// A Discord request that takes longer than this is a retryable failure.
@@ -38,7 +38,11 @@ const DISCORD_TIMEOUT: Duration = Duration::from_secs(15);
 pub fn run(settings: &Settings, args: ConsumeArgs) -> Result<ExitCode> {
     // First, so a template that does not compile stops consume before anything is claimed.
     let templates = super::templates(&settings.config)?;
-    let stop = stop_on_signals()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    // The main thread sleeps until a signal or a worker's end rings this: waiting costs no
+    // wake-ups.
+    let wake = Arc::new(Bell::default());
+    watch_signals(&stop, &wake)?;
 
     let lang = match args.lang {
         CliLang::Es => Lang::Es,
@@ -95,6 +99,8 @@ pub fn run(settings: &Settings, args: ConsumeArgs) -> Result<ExitCode> {
         stop: Arc::clone(&stop),
         in_flight: Arc::new(AtomicUsize::new(0)),
         workers: Mutex::new(Vec::new()),
+        running: Arc::new(AtomicUsize::new(0)),
+        wake: Arc::clone(&wake),
         allow_http: args.allow_http_sources,
     });
 
@@ -135,7 +141,7 @@ pub fn run(settings: &Settings, args: ConsumeArgs) -> Result<ExitCode> {
             break;
         }
         consumer.join_finished();
-        thread::sleep(Duration::from_millis(50));
+        wake.wait(Duration::from_secs(3600));
     }
     consumer.join_finished();
     let totals = consumer.metrics.totals();
@@ -158,6 +164,24 @@ pub fn run(settings: &Settings, args: ConsumeArgs) -> Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Sets `stop` and rings `wake` on SIGTERM or SIGINT, from a thread that blocks on the signal
+/// pipe (a second signal while stopping ends the process at once).
+fn watch_signals(stop: &Arc<AtomicBool>, wake: &Arc<Bell>) -> Result<()> {
+    let mut signals = stop_signal()?;
+    let (stop, wake) = (Arc::clone(stop), Arc::clone(wake));
+    thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            let mut byte = [0u8; 1];
+            // Any end of the read (a signal's byte, or an error) means stop.
+            let _ = std::io::Read::read(&mut signals, &mut byte);
+            stop.store(true, Ordering::SeqCst);
+            wake.ring();
+        })
+        .context("starting the signal thread")?;
+    Ok(())
 }
 
 /// The one Discord sink every worker shares (none with `--dry-run`), and whether it sends
@@ -291,6 +315,9 @@ struct Consumer {
     stop: Arc<AtomicBool>,
     in_flight: Arc<AtomicUsize>,
     workers: Mutex<Vec<JoinHandle<()>>>,
+    /// Workers not ended yet; each rings `wake` as it ends.
+    running: Arc<AtomicUsize>,
+    wake: Arc<Bell>,
     allow_http: bool,
 }
 
@@ -423,15 +450,20 @@ impl Consumer {
             seen: HashSet::new(),
             failing: None,
         };
-        let handle = thread::Builder::new()
-            .name("source".into())
-            .spawn(move || worker.run());
+        let (running, wake) = (Arc::clone(&self.running), Arc::clone(&self.wake));
+        running.fetch_add(1, Ordering::SeqCst);
+        let handle = thread::Builder::new().name("source".into()).spawn(move || {
+            worker.run();
+            running.fetch_sub(1, Ordering::SeqCst);
+            wake.ring();
+        });
         match handle {
             Ok(handle) => {
                 lock(&self.workers).push(handle);
                 Ok(())
             }
             Err(error) => {
+                self.running.fetch_sub(1, Ordering::SeqCst);
                 self.metrics.retire(&entry.counters);
                 Err(error).context("starting a source thread")
             }
@@ -439,7 +471,7 @@ impl Consumer {
     }
 
     fn all_finished(&self) -> bool {
-        lock(&self.workers).iter().all(JoinHandle::is_finished)
+        self.running.load(Ordering::SeqCst) == 0
     }
 
     /// Joins the workers that ended (forgotten sources, or every one with `--once`).
