@@ -13,7 +13,7 @@
 use std::collections::HashSet;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -27,6 +27,7 @@ use crate::discord::{self, Sink, Target};
 use crate::render::{Lang, RenderOptions};
 use crate::secret::mask_url;
 use crate::store::{Policy, Store};
+use crate::sync::lock;
 use crate::watch::{self, Mode as WatchMode, Watch};
 use metrics::Metrics;
 use registry::{Bell, Entry, Full, Origin, Registration, Registry};
@@ -488,13 +489,6 @@ impl Consumer {
             let _ = worker.join();
         }
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A poisoned lock only means another thread panicked holding it; the data is still usable.
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[derive(Clone)]

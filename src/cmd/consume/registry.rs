@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use super::lock;
 use super::metrics::Counters;
 use crate::api::SourceStatus;
 use crate::event::format_timestamp;
+use crate::sync::lock;
 
 /// Where a source came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
