@@ -19,30 +19,14 @@ KEY=bench-announce-key-0123456789abcdef
 cargo build --release --locked --quiet --bin dq --example fake_discord
 DQ=$PWD/target/release/dq
 FAKE=$PWD/target/release/examples/fake_discord
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-wait_http() {
-    until curl -fsS -o /dev/null "$1" 2>/dev/null; do sleep 0.05; done
-}
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 # field NAME PID: a number from /proc/PID/status (VmRSS, VmHWM in KiB; Threads)
 field() { awk -v name="$1:" '$1 == name { print $2 }' "/proc/$2/status"; }
 mib() { python3 -c "print(f'{$1 / 1024:.1f}')"; }
 
-port=$(free_port)
-"$FAKE" "127.0.0.1:$port" >"$WORK/fake.log" &
-PIDS+=($!)
-until grep -q '^listening' "$WORK/fake.log" 2>/dev/null; do sleep 0.05; done
-WEBHOOK="http://127.0.0.1:$port/api/webhooks/1111/webhook-token"
+start_fake "$WORK/fake.log"
+WEBHOOK="$FAKE_URL/api/webhooks/1111/webhook-token"
 
 port=$(free_port)
 CONSUMER="http://127.0.0.1:$port"

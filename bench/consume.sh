@@ -14,32 +14,9 @@ cd "$(dirname "$0")/.."
 cargo build --release --locked --quiet --bin dq --example fake_discord
 DQ=$PWD/target/release/dq
 FAKE=$PWD/target/release/examples/fake_discord
-WORK=$(mktemp -d)
-# The developer's config file stays out of the measurement.
-unset DQ_CONFIG
-export XDG_CONFIG_HOME=$WORK/no-config
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 export DQ_TOKEN=bench-token
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# start_fake LOG [LIMIT]: sets FAKE_URL (not in a subshell, so cleanup knows the pid)
-start_fake() {
-    local port
-    port=$(free_port)
-    "$FAKE" "127.0.0.1:$port" ${2:-} >"$1" &
-    PIDS+=($!)
-    until grep -q '^listening' "$1" 2>/dev/null; do sleep 0.05; done
-    FAKE_URL="http://127.0.0.1:$port"
-}
 
 # start_serve DB: sets SOURCE
 start_serve() {
@@ -74,23 +51,7 @@ if has_serve; then
         [ "$(grep -c '"status":200' "$WORK/latency.log")" -ge 200 ] && break
         sleep 0.1
     done
-    python3 - "$WORK/latency.log" <<'PY'
-import json, sys
-latencies = []
-for line in open(sys.argv[1]):
-    if not line.startswith("{"):
-        continue
-    record = json.loads(line)
-    if record["status"] != 200:
-        continue
-    for value in record["values"]:
-        number, sent = value.split(":")
-        latencies.append((int(record["received_ns"]) - int(sent)) / 1e6)
-latencies.sort()
-n = len(latencies)
-print(f"events received: {n} of 200")
-print(f"median: {latencies[n // 2]:.1f} ms   p99: {latencies[min(n - 1, int(n * 0.99))]:.1f} ms   max: {latencies[-1]:.1f} ms")
-PY
+    latency_summary "$WORK/latency.log" 200
 else
     echo "skipped: this dq has no serve subcommand"
 fi

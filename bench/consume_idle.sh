@@ -16,21 +16,8 @@ KEY=bench-idle-key-0123456789abcdef
 cargo build --release --locked --quiet --bin dq --example fake_discord
 DQ=${DQ:-$PWD/target/release/dq}
 FAKE=$PWD/target/release/examples/fake_discord
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-wait_http() {
-    until curl -fsS -o /dev/null "$1" 2>/dev/null; do sleep 0.05; done
-}
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 wakeups() {
     cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches/ { n += $2 } END { print n }'
@@ -45,11 +32,8 @@ idle() {
     echo "$1: $((t1 - t0)) ticks ($(python3 -c "print(f'{($t1 - $t0) / ($SECONDS_IDLE * 100) * 100:.2f}')")% of a core), $((w1 - w0)) wake-ups in ${SECONDS_IDLE} s"
 }
 
-port=$(free_port)
-"$FAKE" "127.0.0.1:$port" >"$WORK/fake.log" &
-PIDS+=($!)
-until grep -q '^listening' "$WORK/fake.log" 2>/dev/null; do sleep 0.05; done
-WEBHOOK="http://127.0.0.1:$port/api/webhooks/1111/webhook-token"
+start_fake "$WORK/fake.log"
+WEBHOOK="$FAKE_URL/api/webhooks/1111/webhook-token"
 
 echo "== 1. local mode, nothing to deliver"
 DB=$WORK/local.db
@@ -86,20 +70,4 @@ for _ in $(seq 1 100); do
     [ "$(grep -c '"status":200' "$WORK/fake.log")" -ge 100 ] && break
     sleep 0.1
 done
-python3 - "$WORK/fake.log" <<'PY'
-import json, sys
-latencies = []
-for line in open(sys.argv[1]):
-    if not line.startswith("{"):
-        continue
-    record = json.loads(line)
-    if record["status"] != 200:
-        continue
-    for value in record["values"]:
-        number, sent = value.split(":")
-        latencies.append((int(record["received_ns"]) - int(sent)) / 1e6)
-latencies.sort()
-n = len(latencies)
-print(f"events received: {n} of 100")
-print(f"median: {latencies[n // 2]:.1f} ms   p99: {latencies[min(n - 1, int(n * 0.99))]:.1f} ms")
-PY
+latency_summary "$WORK/fake.log" 100
