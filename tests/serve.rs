@@ -165,14 +165,15 @@ fn two_consumers_polling_at_once_get_disjoint_events() {
 }
 
 #[test]
-fn an_expired_lease_comes_back_and_lease_zero_only_reads() {
+fn an_expired_lease_comes_back_and_a_get_only_reads() {
     let db = TempDb::new();
     let published = publish(&db, 2);
     let serve = Serve::start(&db, &[]);
-    assert_eq!(ids(&serve.get("/discord/events?lease=0")), published);
-    assert_eq!(ids(&serve.get("/discord/events?lease=0")), published);
+    assert_eq!(ids(&serve.get("/discord/events")), published);
+    assert_eq!(ids(&serve.get("/discord/events?lease=60")), published);
     assert_eq!(ids(&serve.claim("lease=1")), published);
     assert!(ids(&serve.claim("lease=60")).is_empty());
+    assert!(ids(&serve.get("/discord/events")).is_empty());
     assert!(eventually(EVENTUALLY, || ids(&serve.claim("lease=60")) == published));
 }
 
@@ -181,7 +182,7 @@ fn read_only_polls_see_every_change_at_once() {
     let db = TempDb::new();
     let first = publish(&db, 1)[0];
     let serve = Serve::start(&db, &["--workers", "1"]);
-    let read = || ids(&serve.get("/discord/events?lease=0"));
+    let read = || ids(&serve.get("/discord/events"));
     assert_eq!(read(), [first]);
     // Another process commits: the next read shows it.
     let second = publish(&db, 1)[0];
@@ -380,7 +381,7 @@ fn publishing_over_http_stores_the_event() {
     assert_eq!(again.status, 200);
     assert_eq!(again.json()["duplicate"], true);
     assert_eq!(again.json()["event_id"], id);
-    let events = serve.get("/discord/events?lease=0").json();
+    let events = serve.get("/discord/events").json();
     assert_eq!(events["count"], 1);
     assert_eq!(events["events"][0]["payload"]["codespace_name"], "cs-test");
     assert_eq!(events["events"][0]["user_id"], "42");
@@ -546,7 +547,7 @@ fn many_requests_at_once_are_all_answered() {
                         let path = if index % 2 == 0 {
                             "/discord/health"
                         } else {
-                            "/discord/events?lease=0"
+                            "/discord/events"
                         };
                         assert_eq!(serve.get(path).status, 200);
                     }
@@ -591,7 +592,7 @@ fn slow_or_silent_clients_do_not_stall_the_others() {
     let started = Instant::now();
     for _ in 0..20 {
         assert_eq!(serve.get("/discord/health").status, 200);
-        assert_eq!(ids(&serve.get("/discord/events?lease=0")).len(), 1);
+        assert_eq!(ids(&serve.get("/discord/events")).len(), 1);
     }
     // Not blocked behind them: on any machine this is far below what a stall would cost.
     assert!(started.elapsed() < Duration::from_secs(20));

@@ -1,20 +1,77 @@
-//! The wire protocol of issue 11 against the real `dq serve`: a POST to
+//! The wire protocol of issue 11 against the real `dq serve`: a GET only reads, a POST to
 //! `/discord/events/claim` claims, `/discord/events/ack` acknowledges a batch in one
 //! transaction and answers each event on its own.
 #![allow(clippy::unwrap_used)]
 
 mod support;
 
+use std::thread;
+use std::time::Duration;
+
 use serde_json::{json, Value};
-use support::serve::{ids, publish, Serve};
+use support::serve::{eventually, ids, publish, Serve};
 use support::TempDb;
+
+const EVENTUALLY: Duration = Duration::from_secs(20);
+
+#[test]
+fn a_get_changes_nothing_whatever_an_old_consumer_sends() {
+    let db = TempDb::new();
+    let published = publish(&db, 3);
+    let serve = Serve::start(&db, &[]);
+    let before = db.dump();
+    for path in [
+        "/discord/events",
+        "/discord/events?limit=50&max_attempts=3",
+        "/discord/events?lease=60",
+        "/discord/events?limit=10&lease=60&wait=25",
+        "/discord/events?lease=3600&wait=1&limit=2",
+        "/discord/events?lease=banana",
+    ] {
+        let answer = serve.get(path);
+        assert_eq!(answer.status, 200, "{path}: {answer:?}");
+        assert!(!ids(&answer).is_empty(), "{path}");
+    }
+    // Every column of every row, lease_until_ms included.
+    assert_eq!(db.dump(), before);
+    assert_eq!(serve.stats()["leased"], 0);
+    assert_eq!(ids(&serve.claim("limit=10")), published);
+}
+
+#[test]
+fn a_get_with_wait_long_polls_and_still_claims_nothing() {
+    let db = TempDb::new();
+    let serve = Serve::start(&db, &[]);
+    let answer = thread::scope(|scope| {
+        let poll = scope.spawn(|| serve.get("/discord/events?wait=60&lease=60"));
+        assert!(eventually(EVENTUALLY, || serve
+            .get("/discord/metrics")
+            .body
+            .contains("dq_long_polls_waiting 1")));
+        publish(&db, 1);
+        poll.join().unwrap()
+    });
+    let id = ids(&answer);
+    assert_eq!(id.len(), 1);
+    assert_eq!(serve.stats()["leased"], 0);
+    let conn = rusqlite::Connection::open(db.path()).unwrap();
+    let leases: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM events WHERE lease_until_ms IS NOT NULL",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(leases, 0);
+    assert_eq!(ids(&serve.claim("")), id);
+}
 
 #[test]
 fn a_claim_leases_what_it_returns_with_the_json_of_the_original_read() {
     let db = TempDb::new();
     let published = publish(&db, 3);
     let serve = Serve::start(&db, &[]);
-    let read = serve.get("/discord/events?limit=2&lease=0").json();
+    let read = serve.get("/discord/events?limit=2").json();
     let claimed = serve.claim("limit=2&lease=60").json();
     assert_eq!(claimed["success"], true);
     assert_eq!(claimed["count"], 2);
@@ -24,7 +81,7 @@ fn a_claim_leases_what_it_returns_with_the_json_of_the_original_read() {
     // The third, then nothing: the first two are held.
     assert_eq!(ids(&serve.claim("limit=10")), published[2..]);
     assert!(ids(&serve.claim("limit=10")).is_empty());
-    assert!(ids(&serve.get("/discord/events?lease=0")).is_empty());
+    assert!(ids(&serve.get("/discord/events")).is_empty());
 }
 
 #[test]

@@ -132,28 +132,19 @@ fn respond_to(
             publish(shared, store, &body)
         }
         Route::Events => {
-            // Until consumers claim through POST /discord/events/claim, a GET with a lease
-            // (default 60) still claims; `lease=0` reads.
+            // A safe read, as in the original: `lease` (older consumers send it) is ignored,
+            // and `wait` long-polls for something due without claiming it.
             let events_query = EventsQuery {
-                lease: query.int("lease", 0..=EventsQuery::LEASE_MAX as i64, 60)? as u64,
+                lease: 0,
                 ..events_query(&query)?
             };
-            let reading = events_query.lease == 0;
-            if reading {
-                if let Some(hit) = ReadCache::lookup(cache, store, &events_query) {
-                    if hit.count > 0 || events_query.wait == 0 {
-                        return Ok(hit.reply());
-                    }
+            if let Some(hit) = ReadCache::lookup(cache, store, &events_query) {
+                if hit.count > 0 || events_query.wait == 0 {
+                    return Ok(hit.reply());
                 }
-            } else {
-                // This connection's own commits do not move its data_version.
-                *cache = None;
-                shared.note_claim();
             }
             let events = claim(shared, store, &events_query)?;
-            if reading {
-                *cache = ReadCache::new(store, &events_query, &events);
-            }
+            *cache = ReadCache::new(store, &events_query, &events);
             Ok(answer_or_park(shared, events_query, events))
         }
         Route::Claim => {

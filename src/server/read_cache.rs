@@ -9,7 +9,7 @@ use crate::api::EventsQuery;
 use crate::event::{format_timestamp, Event};
 use crate::store::Store;
 
-/// A worker's last answer to a read-only `GET /discord/events?lease=0`, reused while nothing
+/// A worker's last answer to a `GET /discord/events` (a read), reused while nothing
 /// has been committed anywhere and for at most `READ_CACHE_TTL`. Commits by other connections
 /// (other workers, the lobby, other processes) move this connection's `PRAGMA data_version`;
 /// its own writes drop the cache explicitly. The time limit covers what no commit announces:
