@@ -615,7 +615,7 @@ _dq() {
             return 0
             ;;
         dq__subcmd__config__subcmd__show)
-            opts="-h -V --user-id --codespace --bind --token --no-auth --retention --workers --request-timeout --max-connections --retry-backoff --source --announce-key --allow-http-sources --forget-after --max-sources --header --webhook --bot-token --discord-api --mention --wait --poll --lease --lang --listen --config --db --json --max-attempts --busy-timeout-ms --help --version"
+            opts="-h -V --user-id --codespace --bind --token --no-auth --retention --workers --request-timeout --max-connections --retry-backoff --announce --announce-key --public-url --announce-every --source --allow-http-sources --forget-after --max-sources --header --webhook --bot-token --discord-api --mention --wait --poll --lease --lang --listen --config --db --json --max-attempts --busy-timeout-ms --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -657,11 +657,23 @@ _dq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --source)
+                --announce)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --announce-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --public-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --announce-every)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2461,7 +2473,7 @@ _dq() {
             return 0
             ;;
         dq__subcmd__serve)
-            opts="-h -V --bind --token --no-auth --retention --workers --request-timeout --max-connections --retry-backoff --config --db --json --max-attempts --busy-timeout-ms --help --version"
+            opts="-h -V --bind --token --no-auth --retention --workers --request-timeout --max-connections --retry-backoff --announce --announce-key --public-url --announce-every --config --db --json --max-attempts --busy-timeout-ms --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2492,6 +2504,22 @@ _dq() {
                     return 0
                     ;;
                 --retry-backoff)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --announce)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --announce-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --public-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --announce-every)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -457,6 +457,42 @@ pub struct ServeArgs {
         value_parser = parse_duration
     )]
     pub retry_backoff: Duration,
+
+    /// Announce this serve to a consumer (`dq consume --announce-key`) at this base URL, at
+    /// start, every --announce-every, and whenever events wait with nobody claiming them, which
+    /// wakes a consumer its host put to sleep (repeatable or comma-separated)
+    #[arg(
+        long = "announce",
+        env = "DQ_ANNOUNCE",
+        value_delimiter = ',',
+        value_name = "URL"
+    )]
+    pub announce: Vec<String>,
+
+    /// The key the consumers were started with (their --announce-key); sent as a bearer token
+    #[arg(
+        long,
+        env = "DQ_ANNOUNCE_KEY",
+        value_name = "KEY",
+        hide_env_values = true
+    )]
+    pub announce_key: Option<String>,
+
+    /// The URL consumers reach this serve at, sent in each announcement [default: in a
+    /// Codespace, the forwarded URL of the port serve listens on]
+    #[arg(long, env = "DQ_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// Announce again this often, so a consumer that restarted relearns this serve and a host
+    /// that sleeps idle services (Render's free plan: after 15 minutes) keeps it awake
+    #[arg(
+        long,
+        env = "DQ_ANNOUNCE_EVERY",
+        default_value = "5m",
+        value_name = "DURATION",
+        value_parser = parse_positive_duration
+    )]
+    pub announce_every: Duration,
 }
 
 /// `dq render`: what `dq publish event` takes, and what shapes the message as consume sends it.
@@ -855,10 +891,36 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("{text:?} is longer than a year"))
 }
 
+/// A duration as [`parse_duration`] takes it, in its largest whole unit: `5m`, `90s`, `2h`.
+pub fn format_duration(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    match seconds {
+        _ if seconds >= 86_400 && seconds % 86_400 == 0 => format!("{}d", seconds / 86_400),
+        _ if seconds >= 3600 && seconds % 3600 == 0 => format!("{}h", seconds / 3600),
+        _ if seconds >= 60 && seconds % 60 == 0 => format!("{}m", seconds / 60),
+        _ => format!("{seconds}s"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn durations_are_written_as_they_are_parsed() {
+        for (seconds, text) in [
+            (300, "5m"),
+            (90, "90s"),
+            (7200, "2h"),
+            (1, "1s"),
+            (172_800, "2d"),
+        ] {
+            let duration = Duration::from_secs(seconds);
+            assert_eq!(format_duration(duration), text);
+            assert_eq!(parse_duration(text), Ok(duration));
+        }
+    }
 
     #[test]
     fn the_command_line_definition_is_consistent() {

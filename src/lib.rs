@@ -1,6 +1,7 @@
 //! dq's modules, as a library so that integration tests and benchmarks can use the store and
 //! the renderer directly. The binary is `src/main.rs`.
 
+pub mod announce;
 pub mod api;
 pub mod cli;
 pub mod client;

@@ -1,21 +1,28 @@
-//! `dq serve`: resolves the server's settings and token, prints where it listens, and runs the
-//! server until SIGTERM or SIGINT.
+//! `dq serve`: resolves the server's settings and token, prints where it listens, starts
+//! announcing it to consumers (`--announce`), and runs the server until SIGTERM or SIGINT.
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 
 use super::{print, stop_signal, Settings, UsageError};
+use crate::announce::{self, consumer_url};
+use crate::api::Announcement;
 use crate::cli::ServeArgs;
+use crate::secret::mask_url;
 use crate::server::{Config, Server};
 use crate::store::Policy;
 use crate::watch::{Mode, FALLBACK_INTERVAL};
 
 pub fn run(settings: &Settings, args: &ServeArgs) -> Result<ExitCode> {
+    // Before anything is created or listens: a mistake here is a usage error.
+    let announcing = Announcing::from_args(args)?;
     let policy = Policy {
         backoff_base: args.retry_backoff,
         backoff_cap: Policy::default().backoff_cap.max(args.retry_backoff),
@@ -73,16 +80,42 @@ pub fn run(settings: &Settings, args: &ServeArgs) -> Result<ExitCode> {
             FALLBACK_INTERVAL.as_secs()
         ));
     }
+    let announcer = match (announcing, &token) {
+        (Some(announcing), Some((token, _))) => {
+            let announcer = announcing.resolve(token, addr.port());
+            notes.push(announcer.note.clone());
+            Some(announcer)
+        }
+        _ => None,
+    };
     if let Some(url) = codespace_url(addr.port()) {
-        notes.push(format!(
-            "dq serve: forwarded in this Codespace as {url} (make the port public, or have the \
-             consumer send a GitHub token: dq consume --source {url} --header \
-             \"X-Github-Token: ...\")"
-        ));
+        if announcer.is_some() {
+            notes.push(format!(
+                "dq serve: forwarded in this Codespace as {url}; consumers reach it only if the \
+                 port is public (gh codespace ports visibility {port}:public -c \"$CODESPACE_NAME\")",
+                port = addr.port()
+            ));
+        } else {
+            notes.push(format!(
+                "dq serve: forwarded in this Codespace as {url} (make the port public, or have \
+                 the consumer send a GitHub token: dq consume --source {url} --header \
+                 \"X-Github-Token: ...\")"
+            ));
+        }
     }
     // The notes go first: the address line on stdout is the signal that serve is ready.
     let _ = io::stderr().write_all(format!("{}\n", notes.join("\n")).as_bytes());
     print(&format!("dq serve listening on http://{addr}\n"))?;
+
+    if let Some(announcer) = announcer {
+        // Its own connection: the wake rule reads the queue without taking a worker's.
+        let store = crate::store::Store::open(&settings.db_path, policy, settings.busy_timeout)
+            .context("opening the queue for the announcer")?;
+        let log: announce::Log = Arc::new(|line: &str| {
+            let _ = writeln!(io::stderr(), "{line}");
+        });
+        announce::start(announcer.settings, server.activity(), store, log)?;
+    }
 
     // Blocks, costing nothing, until SIGTERM or SIGINT writes to the pipe.
     server.run(move || loop {
@@ -92,6 +125,136 @@ pub fn run(settings: &Settings, args: &ServeArgs) -> Result<ExitCode> {
         }
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--announce` and its companions, checked before serve starts. The public URL may still be
+/// unknown: in a Codespace it is the forwarded URL of the port serve ends up on.
+struct Announcing {
+    consumers: Vec<String>,
+    key: String,
+    public_url: Option<String>,
+    every: Duration,
+}
+
+/// What the announcer starts with, and the note that says so.
+struct Announcer {
+    settings: announce::Settings,
+    note: String,
+}
+
+impl Announcing {
+    /// `None` without `--announce` (an empty `DQ_ANNOUNCE=` too): then the key and the public
+    /// URL, which a shared config file may set for consume, are not used.
+    fn from_args(args: &ServeArgs) -> Result<Option<Announcing>, UsageError> {
+        let mut consumers = Vec::new();
+        for url in args.announce.iter().map(|url| url.trim()) {
+            if url.is_empty() {
+                continue;
+            }
+            let url = consumer_url(url)
+                .map_err(|why| UsageError(format!("--announce {}: {why}", mask_url(url))))?;
+            if !consumers.contains(&url) {
+                consumers.push(url);
+            }
+        }
+        if consumers.is_empty() {
+            return Ok(None);
+        }
+        if args.no_auth {
+            return Err(UsageError(
+                "--announce cannot be used with --no-auth: consumers would be told to deliver \
+                 from a queue anyone can read and change; drop --no-auth (serve then makes a \
+                 token and announces it)"
+                    .into(),
+            ));
+        }
+        let key = args.announce_key.as_deref().map_or("", str::trim);
+        if key.is_empty() {
+            return Err(UsageError(
+                "--announce needs --announce-key KEY (DQ_ANNOUNCE_KEY): the key the consumer \
+                 was started with"
+                    .into(),
+            ));
+        }
+        if key.len() > 1024
+            || !key
+                .bytes()
+                .all(|byte| byte == b' ' || byte.is_ascii_graphic())
+        {
+            return Err(UsageError(
+                "--announce-key must be printable ASCII, at most 1024 bytes".into(),
+            ));
+        }
+        let public_url = match args.public_url.as_deref().map(str::trim) {
+            Some(url) if !url.is_empty() => Some(
+                crate::client::normalize_source_url(url, true)
+                    .map_err(|why| UsageError(format!("--public-url: {why}")))?,
+            ),
+            _ if codespace_url(0).is_some() => None,
+            _ => {
+                return Err(UsageError(
+                    "--announce needs --public-url URL (DQ_PUBLIC_URL): the address consumers \
+                     reach this serve at, such as https://my-host.example (only in a Codespace \
+                     is it known without it: the port's forwarded URL)"
+                        .into(),
+                ))
+            }
+        };
+        Ok(Some(Announcing {
+            consumers,
+            key: key.to_string(),
+            public_url,
+            every: args.announce_every,
+        }))
+    }
+
+    fn resolve(self, token: &str, port: u16) -> Announcer {
+        let url = self
+            .public_url
+            .or_else(|| codespace_url(port))
+            .unwrap_or_default();
+        let mut note = format!(
+            "dq serve: announcing {url} to {} every {}, and when events wait with nobody \
+             claiming them",
+            self.consumers.join(", "),
+            crate::cli::format_duration(self.every)
+        );
+        if url.starts_with("http://") {
+            note.push_str(" (consumers take http:// sources only with --allow-http-sources)");
+        }
+        Announcer {
+            note,
+            settings: announce::Settings {
+                consumers: self.consumers,
+                key: self.key,
+                announcement: Announcement {
+                    url,
+                    token: Some(token.to_string()),
+                    name: source_name(),
+                },
+                every: self.every,
+            },
+        }
+    }
+}
+
+/// What announcements call this serve: the Codespace's name, else the host's.
+fn source_name() -> String {
+    let from_env = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .map(|value| value.trim().to_string())
+    };
+    from_env("CODESPACE_NAME")
+        .filter(|name| !name.is_empty())
+        .or_else(|| {
+            fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .map(|name| name.trim().to_string())
+        })
+        .filter(|name| !name.is_empty())
+        .or_else(|| from_env("HOSTNAME").filter(|name| !name.is_empty()))
+        .unwrap_or_else(|| "dq serve".to_string())
 }
 
 /// `https://{CODESPACE_NAME}-{port}.{domain}` when running in a Codespace.

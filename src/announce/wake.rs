@@ -1,0 +1,333 @@
+//! The wake: announce when events are due and nobody is claiming them, because the consumer
+//! may be asleep, and an announcement is the inbound request that wakes it.
+//!
+//! [`WakeRule`] decides from what it is shown (is anything due now, or when will it be; is a
+//! claim parked; when did the last one arrive), at the times it is given, so it is tested
+//! without threads or clocks. [`watch`] runs it: it reads the queue when the database may have
+//! changed (the server's watch), when a lease or a backoff ends, and once a second while events
+//! are due; with nothing due and nothing pending it sleeps until the next write.
+
+use std::thread;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+
+use super::Log;
+use crate::server::Activity;
+use crate::store::Store;
+
+/// How long events must stay due, unclaimed, before the first ring: a consumer that is awake
+/// but between two claims (sending a message to Discord) takes them within this.
+pub const GRACE: Duration = Duration::from_secs(1);
+/// A claim that arrived (or was seen parked) this recently means a consumer is at work.
+pub const CLAIM_QUIET: Duration = Duration::from_secs(5);
+/// While events are due, the rule looks again this often.
+const LOOK_WHILE_DUE: Duration = Duration::from_secs(1);
+/// While events stay due and unclaimed, rings come at gaps doubling from the first to the last.
+const FIRST_GAP: Duration = Duration::from_secs(5);
+const LAST_GAP: Duration = Duration::from_secs(60);
+/// With nothing pending, a look this often in case a change went unnoticed; nothing else runs.
+const IDLE_LOOK: Duration = Duration::from_secs(600);
+/// A write is followed by a burst of notifications while its commit settles; one look after
+/// this pause serves them all.
+const COALESCE: Duration = Duration::from_millis(50);
+/// A lease or backoff ending at millisecond `t` is looked at a little after `t`.
+const LATE: Duration = Duration::from_millis(5);
+/// After a failed read of the queue, the next try.
+const RETRY_READ: Duration = Duration::from_secs(5);
+
+/// When the next pending event is due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Due {
+    /// One is due now (not leased, not waiting a backoff).
+    Now,
+    /// None is due now; one will be at this time (a lease or a backoff ends).
+    At(Instant),
+    /// Nothing is pending.
+    Never,
+}
+
+/// What the rule is shown each time it looks.
+#[derive(Debug, Clone, Copy)]
+pub struct Seen {
+    pub due: Due,
+    /// Claims parked in the lobby now.
+    pub claims_waiting: u64,
+    /// When the last claim arrived.
+    pub last_claim: Option<Instant>,
+}
+
+/// What to do after a look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step {
+    /// Announce to every consumer now.
+    pub ring: bool,
+    /// Look again after this long, or (`None`) only when the database changes.
+    pub look_again: Option<Duration>,
+}
+
+#[derive(Debug, Default)]
+pub struct WakeRule {
+    /// Since when events have been due without a pause.
+    due_since: Option<Instant>,
+    /// When a claim was last seen parked.
+    seen_waiting: Option<Instant>,
+    /// Rings since a consumer last claimed.
+    rings: u32,
+    /// No ring before this.
+    next_ring: Option<Instant>,
+}
+
+impl WakeRule {
+    pub fn step(&mut self, seen: Seen, now: Instant) -> Step {
+        if seen.claims_waiting > 0 {
+            self.seen_waiting = Some(now);
+        }
+        match seen.due {
+            Due::Now => {}
+            Due::At(at) => {
+                self.quiet();
+                return Step {
+                    ring: false,
+                    look_again: Some(at.saturating_duration_since(now) + LATE),
+                };
+            }
+            Due::Never => {
+                self.quiet();
+                return Step {
+                    ring: false,
+                    look_again: None,
+                };
+            }
+        }
+        let since = *self.due_since.get_or_insert(now);
+        let last_claim = seen.last_claim.max(self.seen_waiting);
+        let claimed_until = last_claim.map(|at| at + CLAIM_QUIET);
+        if seen.claims_waiting > 0 || claimed_until.is_some_and(|until| until > now) {
+            // A consumer is at work; should it stop, the rings start over from the first gap.
+            self.rings = 0;
+            self.next_ring = None;
+            let look = claimed_until.map_or(LOOK_WHILE_DUE, |until| until - now);
+            return Step {
+                ring: false,
+                look_again: Some(look.min(LOOK_WHILE_DUE)),
+            };
+        }
+        let ring_at = (since + GRACE).max(self.next_ring.unwrap_or(now));
+        if now < ring_at {
+            return Step {
+                ring: false,
+                look_again: Some((ring_at - now).min(LOOK_WHILE_DUE)),
+            };
+        }
+        self.rings = self.rings.saturating_add(1);
+        self.next_ring = Some(now + gap(self.rings));
+        Step {
+            ring: true,
+            look_again: Some(LOOK_WHILE_DUE),
+        }
+    }
+
+    /// Nothing is due: the next due event starts a new grace.
+    fn quiet(&mut self) {
+        self.due_since = None;
+        self.rings = 0;
+        self.next_ring = None;
+    }
+}
+
+/// The gap after the `rings`th ring: 5, 10, 20, 40, then 60 s.
+fn gap(rings: u32) -> Duration {
+    let doublings = rings.saturating_sub(1).min(8);
+    (FIRST_GAP * 2u32.pow(doublings)).min(LAST_GAP)
+}
+
+/// Runs the rule until the process exits, calling `ring` when it says so.
+pub fn watch(store: &Store, activity: &Activity, log: &Log, ring: impl Fn()) {
+    let watch = activity.watch().clone();
+    let mut changes = watch.changes();
+    let mut rule = WakeRule::default();
+    let mut failing = false;
+    loop {
+        let now = Instant::now();
+        let due = match due(store, now) {
+            Ok(due) => {
+                if failing {
+                    failing = false;
+                    log("dq serve: announcing: reading the queue works again");
+                }
+                due
+            }
+            Err(error) => {
+                if !failing {
+                    failing = true;
+                    log(&format!(
+                        "dq serve: announcing: cannot read the queue ({error:#}); trying again \
+                         every {} s",
+                        RETRY_READ.as_secs()
+                    ));
+                }
+                Due::At(now + RETRY_READ)
+            }
+        };
+        let step = rule.step(
+            Seen {
+                due,
+                claims_waiting: activity.claims_waiting(),
+                last_claim: activity.last_claim(),
+            },
+            now,
+        );
+        if step.ring {
+            ring();
+        }
+        if due == Due::Now {
+            // Writes do not matter while events are due: the next look sees what they did.
+            thread::sleep(step.look_again.unwrap_or(LOOK_WHILE_DUE));
+            changes = watch.changes();
+            continue;
+        }
+        let seen = changes;
+        changes = watch.wait(seen, step.look_again.unwrap_or(IDLE_LOOK));
+        if changes != seen {
+            thread::sleep(COALESCE);
+            changes = watch.changes();
+        }
+    }
+}
+
+/// Reads when the next pending event is due, as an `Instant` on this process's clock.
+fn due(store: &Store, now: Instant) -> anyhow::Result<Due> {
+    let wall = Utc::now();
+    Ok(match store.next_due()? {
+        None => Due::Never,
+        Some(at) if at <= wall => Due::Now,
+        Some(at) => Due::At(now + (at - wall).to_std().unwrap_or(Duration::ZERO)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seen(due: Due, claims_waiting: u64, last_claim: Option<Instant>) -> Seen {
+        Seen {
+            due,
+            claims_waiting,
+            last_claim,
+        }
+    }
+
+    const SECOND: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn events_due_with_nobody_claiming_ring_after_the_grace_and_again_at_growing_gaps() {
+        let start = Instant::now();
+        let mut rule = WakeRule::default();
+        let first = rule.step(seen(Due::Now, 0, None), start);
+        assert_eq!(
+            first,
+            Step {
+                ring: false,
+                look_again: Some(GRACE)
+            }
+        );
+        assert!(rule.step(seen(Due::Now, 0, None), start + GRACE).ring);
+        let mut rings = vec![GRACE];
+        let mut now = start + GRACE;
+        while now < start + Duration::from_secs(300) {
+            now += SECOND;
+            if rule.step(seen(Due::Now, 0, None), now).ring {
+                rings.push(now - start);
+            }
+        }
+        let gaps: Vec<u64> = rings.windows(2).map(|w| (w[1] - w[0]).as_secs()).collect();
+        assert_eq!(&gaps[..5], &[5, 10, 20, 40, 60], "{gaps:?}");
+        assert!(gaps[5..].iter().all(|gap| *gap == 60), "{gaps:?}");
+    }
+
+    #[test]
+    fn nothing_due_never_rings_and_sleeps_until_a_change_or_the_next_due_time() {
+        let start = Instant::now();
+        let mut rule = WakeRule::default();
+        assert_eq!(
+            rule.step(seen(Due::Never, 0, None), start),
+            Step {
+                ring: false,
+                look_again: None
+            }
+        );
+        let lease_ends = start + Duration::from_secs(42);
+        let step = rule.step(seen(Due::At(lease_ends), 0, None), start);
+        assert!(!step.ring);
+        assert_eq!(step.look_again, Some(Duration::from_secs(42) + LATE));
+    }
+
+    #[test]
+    fn a_parked_claim_or_a_recent_one_means_a_consumer_is_at_work() {
+        let start = Instant::now();
+        let mut rule = WakeRule::default();
+        // A claim parked now, then none: still at work for CLAIM_QUIET after it was seen.
+        assert!(!rule.step(seen(Due::Now, 1, None), start).ring);
+        for offset in 1..5 {
+            let now = start + SECOND * offset;
+            assert!(!rule.step(seen(Due::Now, 0, None), now).ring, "{offset}");
+        }
+        // Events have been due long enough: the ring comes as soon as the claims are quiet.
+        assert!(rule.step(seen(Due::Now, 0, None), start + CLAIM_QUIET).ring);
+
+        let mut rule = WakeRule::default();
+        let claimed = start;
+        let step = rule.step(seen(Due::Now, 0, Some(claimed)), start + SECOND * 2);
+        assert_eq!(
+            step,
+            Step {
+                ring: false,
+                look_again: Some(SECOND)
+            }
+        );
+        assert!(
+            !rule
+                .step(seen(Due::Now, 0, Some(claimed)), start + SECOND * 4)
+                .ring
+        );
+        assert!(
+            rule.step(seen(Due::Now, 0, Some(claimed)), start + CLAIM_QUIET)
+                .ring
+        );
+    }
+
+    #[test]
+    fn a_claim_starts_the_gaps_over_and_a_pause_in_due_events_starts_the_grace_over() {
+        let start = Instant::now();
+        let mut rule = WakeRule::default();
+        rule.step(seen(Due::Now, 0, None), start);
+        assert!(rule.step(seen(Due::Now, 0, None), start + GRACE).ring);
+        // A consumer claims, then stops: the next ring comes CLAIM_QUIET later, not a gap.
+        let claimed = start + SECOND * 2;
+        assert!(!rule.step(seen(Due::Now, 0, Some(claimed)), claimed).ring);
+        let quiet = claimed + CLAIM_QUIET;
+        assert!(rule.step(seen(Due::Now, 0, Some(claimed)), quiet).ring);
+        // Nothing due for a moment: the next due event waits a new grace.
+        let later = quiet + SECOND * 100;
+        rule.step(seen(Due::Never, 0, Some(claimed)), later);
+        assert!(!rule.step(seen(Due::Now, 0, Some(claimed)), later).ring);
+        assert!(
+            !rule
+                .step(seen(Due::Now, 0, Some(claimed)), later + GRACE / 2)
+                .ring
+        );
+        assert!(
+            rule.step(seen(Due::Now, 0, Some(claimed)), later + GRACE)
+                .ring
+        );
+    }
+
+    #[test]
+    fn the_gaps_end_at_a_minute() {
+        assert_eq!(gap(1), FIRST_GAP);
+        assert_eq!(gap(2), FIRST_GAP * 2);
+        assert_eq!(gap(5), LAST_GAP);
+        assert_eq!(gap(u32::MAX), LAST_GAP);
+    }
+}
