@@ -37,6 +37,9 @@ pub fn isolate(command: &mut Command) -> &mut Command {
         "DQ_REQUEST_TIMEOUT",
         "DQ_MAX_CONNECTIONS",
         "DQ_RETRY_BACKOFF",
+        "DQ_ANNOUNCE",
+        "DQ_PUBLIC_URL",
+        "DQ_ANNOUNCE_EVERY",
         "CODESPACE_NAME",
         "GITHUB_CODESPACES_PORT_FORWARDING_DOMAIN",
         "RENDER",
@@ -161,6 +164,7 @@ impl TempDb {
 pub mod consume;
 pub mod crash;
 pub mod discord;
+pub mod fake_consumer;
 pub mod hostile;
 pub mod platform;
 pub mod prometheus;

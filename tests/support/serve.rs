@@ -55,9 +55,15 @@ impl Serve {
     }
 
     pub fn start_with(db: &TempDb, args: &[&str], env: &[(&str, &str)]) -> Serve {
+        Serve::start_on(db, "127.0.0.1:0", args, env)
+    }
+
+    /// Listening on `bind` (a port chosen beforehand, for a test that must name it in
+    /// `--public-url`).
+    pub fn start_on(db: &TempDb, bind: &str, args: &[&str], env: &[(&str, &str)]) -> Serve {
         let mut command = db.dq();
         command
-            .args(["serve", "--bind", "127.0.0.1:0"])
+            .args(["serve", "--bind", bind])
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -273,6 +279,14 @@ pub fn parse_answer(response: &[u8]) -> Answer {
         headers,
         body: body.to_string(),
     }
+}
+
+/// A port free now on 127.0.0.1 (whoever binds it next may race another test; rarely).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("finding a free port")
 }
 
 /// Polls `check` every 50 ms until it returns true or `timeout` passes.
