@@ -140,6 +140,12 @@ impl Platform {
         lock(&self.shared.state).child.is_some()
     }
 
+    /// Stops the service now with SIGTERM, as a deploy or a restart on the platform does; the
+    /// next inbound connection starts a fresh one.
+    pub fn stop(&self) {
+        stop_service(&mut lock(&self.shared.state));
+    }
+
     /// Waits until the service has been stopped (and not started again).
     pub fn wait_until_asleep(&self, timeout: Duration) -> bool {
         super::serve::eventually(timeout, || !self.running())
