@@ -17,8 +17,9 @@ use crate::server::Activity;
 use crate::store::Store;
 
 /// How long events must stay due, unclaimed, before the first ring: a consumer that is awake
-/// but between two claims (sending a message to Discord) takes them within this.
-pub const GRACE: Duration = Duration::from_secs(1);
+/// but between two claims (sending a message to Discord) usually takes them within this.
+/// The wake's latency is about this much beyond the consumer's own start.
+pub const GRACE: Duration = Duration::from_millis(500);
 /// A claim that arrived (or was seen parked) this recently means a consumer is at work.
 pub const CLAIM_QUIET: Duration = Duration::from_secs(5);
 /// While events are due, the rule looks again this often.
@@ -79,10 +80,17 @@ pub struct WakeRule {
 }
 
 impl WakeRule {
-    pub fn step(&mut self, seen: Seen, now: Instant) -> Step {
-        if seen.claims_waiting > 0 {
+    /// Notes that a claim is parked now. Looked at the moment the database changes, before the
+    /// lobby can answer the claim: a consumer long-polling when an event comes is one between
+    /// two claims for a moment after, not one that is gone, however long ago its claim arrived.
+    pub fn saw_claims(&mut self, claims_waiting: u64, now: Instant) {
+        if claims_waiting > 0 {
             self.seen_waiting = Some(now);
         }
+    }
+
+    pub fn step(&mut self, seen: Seen, now: Instant) -> Step {
+        self.saw_claims(seen.claims_waiting, now);
         match seen.due {
             Due::Now => {}
             Due::At(at) => {
@@ -190,6 +198,7 @@ pub fn watch(store: &Store, activity: &Activity, log: &Log, ring: impl Fn()) {
         let seen = changes;
         changes = watch.wait(seen, step.look_again.unwrap_or(IDLE_LOOK));
         if changes != seen {
+            rule.saw_claims(activity.claims_waiting(), Instant::now());
             thread::sleep(COALESCE);
             changes = watch.changes();
         }
@@ -293,6 +302,35 @@ mod tests {
         );
         assert!(
             rule.step(seen(Due::Now, 0, Some(claimed)), start + CLAIM_QUIET)
+                .ring
+        );
+    }
+
+    #[test]
+    fn a_claim_seen_parked_when_the_database_changed_counts_as_a_consumer_at_work() {
+        let long_ago = Instant::now();
+        let start = long_ago + Duration::from_secs(60);
+        let mut rule = WakeRule::default();
+        // Its claim arrived long ago and was parked until this change answered it; the next
+        // event finds it between two claims, not gone.
+        rule.saw_claims(1, start);
+        for offset in [0, 1, 2, 4] {
+            let now = start + SECOND * offset;
+            assert!(
+                !rule.step(seen(Due::Now, 0, Some(long_ago)), now).ring,
+                "{offset}"
+            );
+        }
+        assert!(
+            rule.step(seen(Due::Now, 0, Some(long_ago)), start + CLAIM_QUIET)
+                .ring
+        );
+        // Nothing parked when it changed: nothing noted.
+        let mut rule = WakeRule::default();
+        rule.saw_claims(0, start);
+        rule.step(seen(Due::Now, 0, Some(long_ago)), start);
+        assert!(
+            rule.step(seen(Due::Now, 0, Some(long_ago)), start + GRACE)
                 .ring
         );
     }
