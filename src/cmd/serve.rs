@@ -222,6 +222,13 @@ impl Announcing {
         if url.starts_with("http://") {
             note.push_str(" (consumers take http:// sources only with --allow-http-sources)");
         }
+        let loopback = ["http://127.", "http://localhost", "http://[::1]"];
+        if self.consumers.iter().any(|consumer| {
+            consumer.starts_with("http://")
+                && !loopback.iter().any(|prefix| consumer.starts_with(prefix))
+        }) {
+            note.push_str("; warning: the key goes unencrypted to http:// consumers");
+        }
         Announcer {
             note,
             settings: announce::Settings {
