@@ -13,7 +13,11 @@
 //! forwarded, the source registered, claimed, rendered, sent). The overhead is the whole less
 //! the platform's own start; the target is under 2 s.
 //!
-//! `cargo bench --bench wake -- [CYCLES]` (default 10).
+//! Then, with nothing due and the consumer asleep, it reads what serve (announcer included)
+//! spends over `IDLE_SECONDS` (default 60) from `/proc/PID/stat`: the announcer must not poll
+//! while nothing is due (serve's target: under 0.2% of a core).
+//!
+//! `cargo bench --bench wake -- [CYCLES] [IDLE_SECONDS]` (default 10 and 60).
 #![allow(clippy::unwrap_used)]
 
 #[path = "../tests/support/mod.rs"]
@@ -37,10 +41,13 @@ const WAIT: &str = "4";
 const ASLEEP: Duration = Duration::from_secs(6);
 
 fn main() {
-    let cycles: usize = std::env::args()
+    let numbers: Vec<u64> = std::env::args()
         .skip(1)
-        .find(|arg| !arg.starts_with('-'))
-        .map_or(10, |cycles| cycles.parse().expect("CYCLES is a number"));
+        .filter(|arg| !arg.starts_with('-'))
+        .map(|arg| arg.parse().expect("CYCLES and IDLE_SECONDS are numbers"))
+        .collect();
+    let cycles = numbers.first().map_or(10, |cycles| *cycles as usize);
+    let idle_seconds = numbers.get(1).copied().unwrap_or(60);
     let fake = FakeDiscord::start();
     let webhook = fake.webhook_url();
     let platform = Platform::start(IDLE, move || {
@@ -141,6 +148,48 @@ fn main() {
         millis(median(&totals)),
         millis(*totals.last().unwrap()),
     );
+
+    if idle_seconds > 0 {
+        assert!(
+            platform.wait_until_asleep(TIMEOUT),
+            "the consumer never slept"
+        );
+        let pid = serve.pid();
+        let (before, since) = (cpu_ticks(pid), Instant::now());
+        let starts = platform.starts();
+        std::thread::sleep(Duration::from_secs(idle_seconds));
+        let (used, elapsed) = (cpu_ticks(pid) - before, since.elapsed().as_secs_f64());
+        println!(
+            "serve with nothing due, announcing (heartbeat 1h) to a sleeping consumer: {used} ticks \
+             in {elapsed:.0} s = {:.3}% of a core; {} announcements woke the consumer meanwhile",
+            used as f64 / clock_ticks_per_second() / elapsed * 100.0,
+            platform.starts() - starts
+        );
+    }
+}
+
+/// Serve's CPU time so far (user + system), in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+fn clock_ticks_per_second() -> f64 {
+    let output = std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .unwrap();
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
 }
 
 fn millis(duration: Duration) -> f64 {
