@@ -67,6 +67,11 @@ pub fn agent() -> ureq::Agent {
         .max_redirects(0)
         .timeout_connect(Some(CONNECT_TIMEOUT))
         .timeout_global(Some(TIMEOUT))
+        // One request every few minutes needs no connection kept open, and a kept one holds a
+        // thread of the consumer's listener for nothing (bench/announce.sh with BY=serve: 50
+        // serves kept 47 of its threads busy).
+        .max_idle_connections(0)
+        .max_idle_connections_per_host(0)
         .user_agent(format!("dq/{}", env!("CARGO_PKG_VERSION")))
         .build()
         .into()
