@@ -7,13 +7,16 @@
 #   before any source, at its peak, and after the drain while it long-polls every source.
 #   With DOWN > 0, that many more sources that never answer (closed ports on 127.0.0.1) are
 #   announced too, to see what a full registry (up to 1,000 sources) costs.
+#   With BY=serve, each serve announces itself (`dq serve --announce`) and is started with its
+#   EVENTS already queued: the time is then from the first serve's start to the last delivery.
 # Needs: cargo, python3, curl, Linux /proc. Installs nothing.
-# Usage: bench/announce.sh [SOURCES] [EVENTS] [DOWN]
+# Usage: [BY=curl|serve] bench/announce.sh [SOURCES] [EVENTS] [DOWN]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SOURCES=${1:-50}
 EVENTS=${2:-20}
 DOWN=${3:-0}
+BY=${BY:-curl}
 KEY=bench-announce-key-0123456789abcdef
 
 cargo build --release --locked --quiet --bin dq --example fake_discord
@@ -38,12 +41,32 @@ wait_http "$CONSUMER/health"
 base_rss=$(field VmRSS $CONSUME_PID)
 base_threads=$(field Threads $CONSUME_PID)
 
-echo "== starting $SOURCES dq serve processes"
+publish() {
+    python3 -c "
+import json, sys
+for i in range($EVENTS):
+    print(json.dumps({'event_type': 'job_done', 'payload': {'source': $1, 'n': i}}))
+" | "$DQ" --db "$WORK/source-$1.db" publish batch >/dev/null
+}
+if [ "$BY" = serve ]; then
+    echo "== publishing $EVENTS events in each of $SOURCES databases"
+    for n in $(seq 1 "$SOURCES"); do publish "$n"; done
+fi
+
+echo "== starting $SOURCES dq serve processes (announced by: $BY)"
 URLS=()
+PORTS=()
+for n in $(seq 1 "$SOURCES"); do PORTS+=("$(free_port)"); done
+start=$(date +%s.%N)
 for n in $(seq 1 "$SOURCES"); do
     db="$WORK/source-$n.db"
-    port=$(free_port)
-    "$DQ" --db "$db" serve --bind "127.0.0.1:$port" >/dev/null 2>"$WORK/serve-$n.log" &
+    port=${PORTS[$((n - 1))]}
+    announce=()
+    if [ "$BY" = serve ]; then
+        announce=(--announce "$CONSUMER" --announce-key "$KEY" --public-url "http://127.0.0.1:$port")
+    fi
+    CODESPACE_NAME=source-$n \
+        "$DQ" --db "$db" serve --bind "127.0.0.1:$port" "${announce[@]}" >/dev/null 2>"$WORK/serve-$n.log" &
     PIDS+=($!)
     URLS+=("http://127.0.0.1:$port")
 done
@@ -59,21 +82,23 @@ for n in $(seq 1 "$SOURCES"); do wait_http "${URLS[$((n - 1))]}/discord/health";
 SAMPLER=$!
 PIDS+=($SAMPLER)
 
-echo "== publishing $EVENTS events in each of them, then announcing them"
-for n in $(seq 1 "$SOURCES"); do
-    python3 -c "
-import json, sys
-for i in range($EVENTS):
-    print(json.dumps({'event_type': 'job_done', 'payload': {'source': $n, 'n': i}}))
-" | "$DQ" --db "$WORK/source-$n.db" publish batch >/dev/null
-done
-start=$(date +%s.%N)
-for n in $(seq 1 "$SOURCES"); do
-    token=$(cat "$WORK/source-$n.db.token")
-    curl -fsS -o /dev/null -H "Authorization: Bearer $KEY" \
-        -d "{\"url\": \"${URLS[$((n - 1))]}\", \"token\": \"$token\", \"name\": \"source-$n\"}" \
-        "$CONSUMER/sources"
-done
+listed_count() {
+    curl -fsS -H "Authorization: Bearer $KEY" "$CONSUMER/sources" \
+        | python3 -c 'import json, sys; print(json.load(sys.stdin)["count"])'
+}
+if [ "$BY" = serve ]; then
+    until [ "$(listed_count)" -ge "$SOURCES" ]; do sleep 0.05; done
+else
+    echo "== publishing $EVENTS events in each of them, then announcing them"
+    for n in $(seq 1 "$SOURCES"); do publish "$n"; done
+    start=$(date +%s.%N)
+    for n in $(seq 1 "$SOURCES"); do
+        token=$(cat "$WORK/source-$n.db.token")
+        curl -fsS -o /dev/null -H "Authorization: Bearer $KEY" \
+            -d "{\"url\": \"${URLS[$((n - 1))]}\", \"token\": \"$token\", \"name\": \"source-$n\"}" \
+            "$CONSUMER/sources"
+    done
+fi
 announced=$(date +%s.%N)
 for n in $(seq 1 "$DOWN"); do
     # Ports 1-1000 on 127.0.0.1: nothing listens there, so each of these only backs off.
@@ -117,8 +142,9 @@ listed=$(curl -fsS -H "Authorization: Bearer $KEY" "$CONSUMER/sources" \
 python3 - "$start" "$announced" "$drained" <<EOF
 import sys
 start, announced, drained = map(float, sys.argv[1:])
+since = "the first serve started" if "$BY" == "serve" else "the first announcement"
 print(f"announced {$SOURCES} sources in {announced - start:.2f} s; "
-      f"all {$TOTAL} events delivered {drained - start:.2f} s after the first announcement")
+      f"all {$TOTAL} events delivered {drained - start:.2f} s after {since}")
 EOF
 echo "GET /sources: $listed (sources, events delivered)"
 echo "consume before any source: RSS $(mib "$base_rss") MiB, $base_threads threads"
