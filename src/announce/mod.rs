@@ -54,7 +54,7 @@ pub struct Settings {
 
 /// Starts announcing on threads of their own, which run until the process exits. `store` is
 /// the wake rule's own connection to the queue.
-pub fn start(settings: Settings, activity: Activity, store: Store, log: Log) -> Result<()> {
+pub fn start(settings: Settings, activity: Activity, mut store: Store, log: Log) -> Result<()> {
     let agent = consumer::agent();
     let body =
         Arc::new(serde_json::to_vec(&settings.announcement).context("encoding the announcement")?);
@@ -74,7 +74,7 @@ pub fn start(settings: Settings, activity: Activity, store: Store, log: Log) -> 
         spawn("dq-announce", move || consumer.run(every, &bell, &log))?;
     }
     spawn("dq-announce-wake", move || {
-        wake::watch(&store, &activity, &log, || {
+        wake::watch(&mut store, &activity, &log, || {
             for bell in &bells {
                 bell.ring();
             }
