@@ -80,6 +80,7 @@ pub fn run(settings: &Settings, args: &ServeArgs) -> Result<ExitCode> {
             FALLBACK_INTERVAL.as_secs()
         ));
     }
+    // Only `--no-auth` leaves no token, and `--announce` with it was refused above.
     let announcer = match (announcing, &token) {
         (Some(announcing), Some((token, _))) => {
             let announcer = announcing.resolve(token, addr.port());
@@ -151,8 +152,15 @@ impl Announcing {
             if url.is_empty() {
                 continue;
             }
-            let url = consumer_url(url)
-                .map_err(|why| UsageError(format!("--announce {}: {why}", mask_url(url))))?;
+            let url = consumer_url(url).map_err(|why| {
+                // Shown as given, for the typo to be seen, unless it may carry a secret.
+                let shown = if url.contains(['@', '?']) {
+                    mask_url(url)
+                } else {
+                    url.to_string()
+                };
+                UsageError(format!("--announce {shown}: {why}"))
+            })?;
             if !consumers.contains(&url) {
                 consumers.push(url);
             }
