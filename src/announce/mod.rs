@@ -25,7 +25,7 @@
 mod consumer;
 mod wake;
 
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -34,6 +34,7 @@ use anyhow::{Context, Result};
 use crate::api::Announcement;
 use crate::server::Activity;
 use crate::store::Store;
+use crate::sync::{lock, wait};
 
 pub use consumer::consumer_url;
 
@@ -110,10 +111,7 @@ impl Bell {
             if left.is_zero() {
                 break;
             }
-            rings = match self.condvar.wait_timeout(rings, left) {
-                Ok((guard, _)) => guard,
-                Err(poisoned) => poisoned.into_inner().0,
-            };
+            rings = wait(&self.condvar, rings, Some(left));
         }
         *rings
     }
@@ -125,11 +123,4 @@ fn spawn(name: &str, body: impl FnOnce() + Send + 'static) -> Result<()> {
         .spawn(body)
         .map(drop)
         .with_context(|| format!("starting thread {name}"))
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A poisoned lock only means another thread panicked holding it; the count is still usable.
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
