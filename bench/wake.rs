@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use support::discord::FakeDiscord;
 use support::platform::{Change, Platform};
-use support::serve::{free_port, Serve};
+use support::serve::Serve;
 use support::TempDb;
 
 const KEY: &str = "bench-wake-key-0123456789abcdef";
@@ -58,24 +58,7 @@ fn main() {
         command
     });
     let db = TempDb::new();
-    let bind = format!("127.0.0.1:{}", free_port());
-    let public_url = format!("http://{bind}");
-    let consumer = platform.url();
-    let serve = Serve::start_on(
-        &db,
-        &bind,
-        &[
-            "--announce",
-            &consumer,
-            "--announce-key",
-            KEY,
-            "--public-url",
-            &public_url,
-            "--announce-every",
-            "1h",
-        ],
-        &[],
-    );
+    let serve = Serve::announcing(&db, &platform.url(), KEY, "1h", &[]);
     println!(
         "dq serve --announce (heartbeat 1h) and dq consume --wait {WAIT} on a platform that sleeps \
          it after {} s idle; each event published {} s after it fell asleep; {cycles} cycles",

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use support::consume::request;
 use support::discord::FakeDiscord;
 use support::platform::Platform;
-use support::serve::{eventually, free_port, Serve};
+use support::serve::{eventually, Serve};
 use support::TempDb;
 
 const KEY: &str = "fleet-announce-key-0123456789";
@@ -35,22 +35,11 @@ impl Codespace {
     /// Announcing to `platform` every `every` (and when events wait unclaimed), with `key`.
     fn start(name: &str, platform: &Platform, every: &str, key: &str) -> Codespace {
         let db = TempDb::new();
-        let bind = format!("127.0.0.1:{}", free_port());
-        let public_url = format!("http://{bind}");
-        let consumer = platform.url();
-        let serve = Serve::start_on(
+        let serve = Serve::announcing(
             &db,
-            &bind,
-            &[
-                "--announce",
-                &consumer,
-                "--announce-key",
-                key,
-                "--public-url",
-                &public_url,
-                "--announce-every",
-                every,
-            ],
+            &platform.url(),
+            key,
+            every,
             &[("CODESPACE_NAME", name)],
         );
         assert!(serve.token.as_ref().is_some_and(|token| token.len() >= 32));

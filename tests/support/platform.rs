@@ -30,6 +30,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::consume::collect;
+use super::serve::free_port;
 
 /// How long a started service may take to accept connections.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -291,14 +292,6 @@ fn stop_service(state: &mut State) {
         at: Instant::now(),
         code,
     });
-}
-
-/// A port free now (the service binds it a moment later).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .expect("finding a free port")
 }
 
 /// Copies until end of file, calling `activity` for each chunk, then closes the writer's side.

@@ -58,6 +58,31 @@ impl Serve {
         Serve::start_on(db, "127.0.0.1:0", args, env)
     }
 
+    /// `dq serve --announce CONSUMER --announce-key KEY --announce-every EVERY` on a free port
+    /// of 127.0.0.1, whose address is its `--public-url`: what a consumer on this machine
+    /// reaches it at.
+    pub fn announcing(
+        db: &TempDb,
+        consumer: &str,
+        key: &str,
+        every: &str,
+        env: &[(&str, &str)],
+    ) -> Serve {
+        let bind = format!("127.0.0.1:{}", free_port());
+        let public_url = format!("http://{bind}");
+        let args = [
+            "--announce",
+            consumer,
+            "--announce-key",
+            key,
+            "--public-url",
+            &public_url,
+            "--announce-every",
+            every,
+        ];
+        Serve::start_on(db, &bind, &args, env)
+    }
+
     /// Listening on `bind` (a port chosen beforehand, for a test that must name it in
     /// `--public-url`).
     pub fn start_on(db: &TempDb, bind: &str, args: &[&str], env: &[(&str, &str)]) -> Serve {
