@@ -5,7 +5,8 @@
 //! claim parked; when did the last one arrive), at the times it is given, so it is tested
 //! without threads or clocks. [`watch`] runs it: it reads the queue when the database may have
 //! changed (the server's watch), when a lease or a backoff ends, and once a second while events
-//! are due; with nothing due and nothing pending it sleeps until the next write.
+//! are due; with nothing due and nothing pending it sleeps until the next write (or ten
+//! minutes).
 
 use std::thread;
 use std::time::{Duration, Instant};
@@ -27,7 +28,8 @@ const LOOK_WHILE_DUE: Duration = Duration::from_secs(1);
 /// While events stay due and unclaimed, rings come at gaps doubling from the first to the last.
 const FIRST_GAP: Duration = Duration::from_secs(5);
 const LAST_GAP: Duration = Duration::from_secs(60);
-/// With nothing pending, a look this often in case a change went unnoticed; nothing else runs.
+/// With nothing pending, a look this often all the same, in case a change went unnoticed (one
+/// query every ten minutes; between them the thread sleeps).
 const IDLE_LOOK: Duration = Duration::from_secs(600);
 /// A write is followed by a burst of notifications while its commit settles; one look after
 /// this pause serves them all.
