@@ -77,6 +77,12 @@ const SECRET_FLAGS: &[(&[&str], &str, &str, &str)] = &[
         "DQ_ANNOUNCE_KEY",
         ANNOUNCE_KEY,
     ),
+    (
+        &["serve"],
+        "--announce-key",
+        "DQ_ANNOUNCE_KEY",
+        ANNOUNCE_KEY,
+    ),
     (&["setup"], "--webhook", "DISCORD_WEBHOOK_URL", WEBHOOK),
     (&["setup"], "--bot-token", "DISCORD_BOT_TOKEN", BOT_TOKEN),
     (&["setup"], "--user-id", "DISCORD_USER_ID", USER_ID),
@@ -212,6 +218,18 @@ fn runtime_errors_do_not_echo_secrets() {
         // source's credentials, the token, the webhook and the header stay out of the log.
         &["consume", "--once"],
         &["consume", "--once", "--webhook", "not a url"],
+        // A serve that would announce itself, refused before it starts.
+        &[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--announce",
+            "https://consumer.example",
+            "--announce-key",
+            ANNOUNCE_KEY,
+            "--public-url",
+            "not a url",
+        ],
         // A consumer taking announcements that cannot listen where it is told.
         &[
             "consume",
