@@ -7,6 +7,7 @@ mod support;
 use support::queue::{
     dead_letter, fails, hold_write_lock, mark_processed, publish, read_only, succeeds, WriteStdin,
 };
+use support::SpawnRunning;
 use support::TempDb;
 
 /// A database holding a pending, a processed and a failed event (ids 1, 2, 3).
@@ -504,8 +505,7 @@ fn a_lock_shorter_than_the_busy_timeout_is_waited_out() {
         .dq()
         .args(["--busy-timeout-ms", "20000", "publish", "test"])
         .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+        .running();
     std::thread::sleep(std::time::Duration::from_millis(300));
     drop(lock);
     let output = child.wait_with_output().unwrap();

@@ -13,7 +13,7 @@ use std::process::{Command, Output, Stdio};
 use serde_json::Value;
 use support::queue::{fails, json, stderr, stdout, succeeds};
 use support::serve::Serve;
-use support::TempDb;
+use support::{SpawnRunning, TempDb};
 
 const USAGE: i32 = 2;
 const WEBHOOK: &str = "https://discord.com/api/webhooks/4242/s3cr3t-webhook-token";
@@ -789,27 +789,16 @@ fn a_set_killed_before_its_rename_leaves_the_old_file_whole() {
     let setup = Setup::new();
     let original = "# keep me\nlang = \"en\"\n";
     setup.write(original);
-    /// Killed when dropped, so a failed assertion leaves no process behind.
-    struct Killed(std::process::Child);
-    impl Drop for Killed {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let mut child = Killed(
-        setup
-            .dq()
-            .env("DQ_TEST_HOLD_BEFORE_RENAME", "1")
-            .args(["config", "set", "wait", "7"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+    let mut child = setup
+        .dq()
+        .env("DQ_TEST_HOLD_BEFORE_RENAME", "1")
+        .args(["config", "set", "wait", "7"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .running();
     let mut line = String::new();
-    BufReader::new(child.0.stderr.take().unwrap())
+    BufReader::new(child.stderr.take().unwrap())
         .read_line(&mut line)
         .unwrap();
     assert_eq!(line, "dq: test: holding before the rename\n");
@@ -824,8 +813,8 @@ fn a_set_killed_before_its_rename_leaves_the_old_file_whole() {
         fs::read_to_string(&temporary[0]).unwrap(),
         "# keep me\nlang = \"en\"\nwait = 7\n"
     );
-    child.0.kill().unwrap();
-    child.0.wait().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
     assert_eq!(setup.text(), original, "the old file is whole");
     succeeds(setup.dq().arg("stats"));
     succeeds(setup.dq().args(["config", "set", "wait", "8"]));

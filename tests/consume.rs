@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use support::discord::{Config, FakeDiscord, Fault, RateLimit};
+use support::SpawnRunning;
 use support::TempDb;
 
 fn publish(db: &TempDb, args: &[&str]) -> i64 {
@@ -466,8 +467,7 @@ fn consume_long_polls_the_local_database_and_stops_cleanly_on_sigterm() {
             "127.0.0.1:0",
         ])
         .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .running();
     // Give it time to start waiting, then publish: it must arrive without a restart.
     std::thread::sleep(Duration::from_millis(300));
     let id = publish(&db, &["test"]);
@@ -659,8 +659,7 @@ fn consume_answers_health_and_metrics_per_source() {
             "127.0.0.1:0",
         ])
         .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .running();
     let address = announced_address(&mut child);
     fake.wait_for_embeds(1, Duration::from_secs(20));
     let (status, health) = get(&format!("{address}/health"));
@@ -709,8 +708,7 @@ fn consume_on_render_listens_on_port_by_itself() {
         .env("RENDER", "true")
         .env("PORT", port.to_string())
         .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .running();
     let address = announced_address(&mut child);
     assert_eq!(address, format!("http://0.0.0.0:{port}"));
     let (status, _) = get(&format!("http://127.0.0.1:{port}/health"));
@@ -766,8 +764,7 @@ fn consume_killed_mid_delivery_loses_nothing_once_its_lease_ends() {
         .dq()
         .args(["consume", "--webhook", &fake.webhook_url(), "--lease", "10"])
         .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .running();
     let deadline = Instant::now() + Duration::from_secs(20);
     while fake.message_requests().is_empty() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));

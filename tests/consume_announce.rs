@@ -7,15 +7,13 @@
 
 mod support;
 
-use std::net::TcpListener;
-use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use support::consume::{request, Consume};
 use support::discord::FakeDiscord;
 use support::hostile;
-use support::serve::{eventually, Serve};
+use support::serve::{eventually, free_port, Serve};
 use support::source::{FakeSource, Mode};
 use support::TempDb;
 
@@ -51,45 +49,6 @@ fn sources(consume: &Consume) -> Vec<Value> {
 
 fn serve_url(serve: &Serve) -> String {
     format!("http://{}", serve.addr)
-}
-
-/// `dq serve` on a chosen port (the test announced it before it ran), killed when dropped.
-fn serve_on(db: &TempDb, port: u16, token: &str) -> KillOnDrop {
-    let child = db
-        .dq()
-        .args([
-            "serve",
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-            "--token",
-            token,
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    assert!(eventually(Duration::from_secs(30), || {
-        std::net::TcpStream::connect(addr).is_ok()
-    }));
-    KillOnDrop(child)
-}
-
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]
@@ -381,7 +340,12 @@ fn a_source_down_when_announced_is_listed_retried_quietly_and_delivers_once_up()
     assert_eq!(failing(&consume.stderr()), 1, "{}", consume.stderr());
 
     let db = TempDb::new();
-    let _serve = serve_on(&db, port, "tok-abc-123");
+    let _serve = Serve::start_on(
+        &db,
+        &format!("127.0.0.1:{port}"),
+        &["--token", "tok-abc-123"],
+        &[],
+    );
     support::serve::publish(&db, 1);
     // The announcement cuts the backoff short.
     announce(&consume, &url, Some("tok-abc-123"), "later");

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use support::discord::{Config, FakeDiscord};
 use support::serve::{eventually, Serve};
 use support::source::{FakeSource, Mode};
+use support::SpawnRunning;
 use support::TempDb;
 
 const TOKEN: &str = "protocol-test-token";
@@ -131,8 +132,7 @@ fn against_a_serve_from_before_the_claim_route_consume_falls_back_and_remembers_
         .args(["--source", &old.url()])
         .args(["--source", &format!("http://{}", serve.addr)])
         .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .running();
     assert!(eventually(Duration::from_secs(30), || old
         .processed()
         .len()

@@ -5,28 +5,28 @@
 mod support;
 
 use std::collections::HashSet;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::discord::{Config, FakeDiscord};
 use support::serve::{eventually, Serve};
 use support::TempDb;
+use support::{Running, SpawnRunning};
 
 const TOKEN: &str = "consume-test-token";
 
-fn consumer(serve: &Serve, fake: &FakeDiscord, extra: &[&str]) -> Child {
+fn consumer(serve: &Serve, fake: &FakeDiscord, extra: &[&str]) -> Running {
     support::dq()
         .args(["consume", "--source", &format!("http://{}", serve.addr)])
         .args(["--token", TOKEN, "--webhook", &fake.webhook_url()])
         .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
+        .running()
 }
 
-fn terminate(child: Child) {
+fn terminate(child: Running) {
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -12,6 +12,7 @@ use serde_json::json;
 use support::discord::FakeDiscord;
 use support::dq;
 use support::source::{FakeSource, Mode};
+use support::SpawnRunning;
 
 /// A port nothing listens on.
 fn closed_port_url() -> String {
@@ -92,8 +93,7 @@ fn consume_keeps_delivering_from_one_source_while_another_is_down() {
         ])
         .args(["--source", &down, "--source", &up.url()])
         .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .running();
     up.add(1, "job_done", json!({"n": 1}));
     wait_until("the first event", || up.processed() == vec![1]);
     up.add(2, "job_done", json!({"n": 2}));
@@ -166,8 +166,7 @@ fn consume_falls_back_to_polling_a_source_that_answers_at_once() {
         ])
         .args(["--source", &source.url()])
         .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .running();
     std::thread::sleep(Duration::from_millis(2500));
     source.add(1, "job_done", json!({}));
     wait_until("the polled event", || source.processed() == vec![1]);

@@ -170,3 +170,48 @@ pub mod platform;
 pub mod prometheus;
 pub mod queue;
 pub mod source;
+
+/// A spawned `dq` that is killed and reaped when dropped, so a test whose assertion fails
+/// leaves no process behind. It derefs to the [`std::process::Child`].
+pub struct Running(Option<std::process::Child>);
+
+/// `command.running()` spawns it as a [`Running`].
+pub trait SpawnRunning {
+    fn running(&mut self) -> Running;
+}
+
+impl SpawnRunning for Command {
+    fn running(&mut self) -> Running {
+        Running(Some(self.spawn().expect("starting dq")))
+    }
+}
+
+impl Running {
+    /// Waits for the exit and collects the piped output, as `Child::wait_with_output`.
+    pub fn wait_with_output(mut self) -> std::io::Result<Output> {
+        self.0.take().expect("a running child").wait_with_output()
+    }
+}
+
+impl std::ops::Deref for Running {
+    type Target = std::process::Child;
+
+    fn deref(&self) -> &Self::Target {
+        self.0.as_ref().expect("a running child")
+    }
+}
+
+impl std::ops::DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.0.as_mut().expect("a running child")
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
