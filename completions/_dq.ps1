@@ -380,7 +380,7 @@ Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
             [CompletionResult]::new('--max-sources', '--max-sources', [CompletionResultType]::ParameterName, 'Refuse announcements of new sources once this many are known (503)')
             [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Extra header on requests to the --source sources, e.g. "X-Github-Token: ..." for a private Codespace port (repeatable; never sent to announced sources)')
             [CompletionResult]::new('--webhook', '--webhook', [CompletionResultType]::ParameterName, 'Discord channel webhook URL, as copied from Discord')
-            [CompletionResult]::new('--bot-token', '--bot-token', [CompletionResultType]::ParameterName, 'Bot token: send each event as a direct message to its user_id')
+            [CompletionResult]::new('--bot-token', '--bot-token', [CompletionResultType]::ParameterName, 'Bot token: send each event as a direct message to its user')
             [CompletionResult]::new('--discord-api', '--discord-api', [CompletionResultType]::ParameterName, 'Base URL of Discord''s API (for bot requests, and webhooks when changed)')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Long-poll a source for this many seconds')
             [CompletionResult]::new('--poll', '--poll', [CompletionResultType]::ParameterName, 'Poll a source that answers at once (does not long-poll) this often, in seconds')
@@ -439,10 +439,10 @@ Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
             break
         }
         'dq;setup' {
-            [CompletionResult]::new('--webhook', '--webhook', [CompletionResultType]::ParameterName, 'Discord channel webhook URL to check and save')
-            [CompletionResult]::new('--bot-token', '--bot-token', [CompletionResultType]::ParameterName, 'Bot token to check and save: events are then sent as direct messages to --user-id')
+            [CompletionResult]::new('--webhook', '--webhook', [CompletionResultType]::ParameterName, 'Discord channel webhook URL, as copied from Discord')
+            [CompletionResult]::new('--bot-token', '--bot-token', [CompletionResultType]::ParameterName, 'Bot token: send each event as a direct message to its user')
+            [CompletionResult]::new('--discord-api', '--discord-api', [CompletionResultType]::ParameterName, 'Base URL of Discord''s API (for bot requests, and webhooks when changed)')
             [CompletionResult]::new('--user-id', '--user-id', [CompletionResultType]::ParameterName, 'Discord user to notify (needed with --bot-token)')
-            [CompletionResult]::new('--discord-api', '--discord-api', [CompletionResultType]::ParameterName, 'Base URL of Discord''s API')
             [CompletionResult]::new('--layout', '--layout', [CompletionResultType]::ParameterName, 'What to print to run next [default: codespace in a Codespace, else one-machine]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]')
@@ -529,7 +529,7 @@ Register-ArgumentCompleter -Native -CommandName 'dq' -ScriptBlock {
             [CompletionResult]::new('--max-sources', '--max-sources', [CompletionResultType]::ParameterName, 'Refuse announcements of new sources once this many are known (503)')
             [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Extra header on requests to the --source sources, e.g. "X-Github-Token: ..." for a private Codespace port (repeatable; never sent to announced sources)')
             [CompletionResult]::new('--webhook', '--webhook', [CompletionResultType]::ParameterName, 'Discord channel webhook URL, as copied from Discord')
-            [CompletionResult]::new('--bot-token', '--bot-token', [CompletionResultType]::ParameterName, 'Bot token: send each event as a direct message to its user_id')
+            [CompletionResult]::new('--bot-token', '--bot-token', [CompletionResultType]::ParameterName, 'Bot token: send each event as a direct message to its user')
             [CompletionResult]::new('--discord-api', '--discord-api', [CompletionResultType]::ParameterName, 'Base URL of Discord''s API (for bot requests, and webhooks when changed)')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Long-poll a source for this many seconds')
             [CompletionResult]::new('--poll', '--poll', [CompletionResultType]::ParameterName, 'Poll a source that answers at once (does not long-poll) this often, in seconds')

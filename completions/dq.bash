@@ -2569,7 +2569,7 @@ _dq() {
             return 0
             ;;
         dq__subcmd__setup)
-            opts="-h -V --webhook --bot-token --user-id --discord-api --yes --test --layout --config --db --json --max-attempts --busy-timeout-ms --help --version"
+            opts="-h -V --webhook --bot-token --discord-api --user-id --yes --test --layout --config --db --json --max-attempts --busy-timeout-ms --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2583,11 +2583,11 @@ _dq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --user-id)
+                --discord-api)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --discord-api)
+                --user-id)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

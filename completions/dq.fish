@@ -310,7 +310,7 @@ complete -c dq -n "__fish_dq_using_subcommand consume" -l forget-after -d 'Forge
 complete -c dq -n "__fish_dq_using_subcommand consume" -l max-sources -d 'Refuse announcements of new sources once this many are known (503)' -r
 complete -c dq -n "__fish_dq_using_subcommand consume" -l header -d 'Extra header on requests to the --source sources, e.g. "X-Github-Token: ..." for a private Codespace port (repeatable; never sent to announced sources)' -r
 complete -c dq -n "__fish_dq_using_subcommand consume" -l webhook -d 'Discord channel webhook URL, as copied from Discord' -r
-complete -c dq -n "__fish_dq_using_subcommand consume" -l bot-token -d 'Bot token: send each event as a direct message to its user_id' -r
+complete -c dq -n "__fish_dq_using_subcommand consume" -l bot-token -d 'Bot token: send each event as a direct message to its user' -r
 complete -c dq -n "__fish_dq_using_subcommand consume" -l discord-api -d 'Base URL of Discord\'s API (for bot requests, and webhooks when changed)' -r
 complete -c dq -n "__fish_dq_using_subcommand consume" -l wait -d 'Long-poll a source for this many seconds' -r
 complete -c dq -n "__fish_dq_using_subcommand consume" -l poll -d 'Poll a source that answers at once (does not long-poll) this often, in seconds' -r
@@ -359,10 +359,10 @@ complete -c dq -n "__fish_dq_using_subcommand completions" -l busy-timeout-ms -d
 complete -c dq -n "__fish_dq_using_subcommand completions" -l json -d 'Print one JSON document instead of text'
 complete -c dq -n "__fish_dq_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c dq -n "__fish_dq_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c dq -n "__fish_dq_using_subcommand setup" -l webhook -d 'Discord channel webhook URL to check and save' -r
-complete -c dq -n "__fish_dq_using_subcommand setup" -l bot-token -d 'Bot token to check and save: events are then sent as direct messages to --user-id' -r
+complete -c dq -n "__fish_dq_using_subcommand setup" -l webhook -d 'Discord channel webhook URL, as copied from Discord' -r
+complete -c dq -n "__fish_dq_using_subcommand setup" -l bot-token -d 'Bot token: send each event as a direct message to its user' -r
+complete -c dq -n "__fish_dq_using_subcommand setup" -l discord-api -d 'Base URL of Discord\'s API (for bot requests, and webhooks when changed)' -r
 complete -c dq -n "__fish_dq_using_subcommand setup" -l user-id -d 'Discord user to notify (needed with --bot-token)' -r
-complete -c dq -n "__fish_dq_using_subcommand setup" -l discord-api -d 'Base URL of Discord\'s API' -r
 complete -c dq -n "__fish_dq_using_subcommand setup" -l layout -d 'What to print to run next [default: codespace in a Codespace, else one-machine]' -r -f -a "one-machine\t'Events are published and delivered on this machine (`dq consume` here)'
 codespace\t'Events happen here (a Codespace) and another machine delivers them (`dq serve` here, `dq consume --source` there)'"
 complete -c dq -n "__fish_dq_using_subcommand setup" -l config -d 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]' -r -F
@@ -425,7 +425,7 @@ complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand
 complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l max-sources -d 'Refuse announcements of new sources once this many are known (503)' -r
 complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l header -d 'Extra header on requests to the --source sources, e.g. "X-Github-Token: ..." for a private Codespace port (repeatable; never sent to announced sources)' -r
 complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l webhook -d 'Discord channel webhook URL, as copied from Discord' -r
-complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l bot-token -d 'Bot token: send each event as a direct message to its user_id' -r
+complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l bot-token -d 'Bot token: send each event as a direct message to its user' -r
 complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l discord-api -d 'Base URL of Discord\'s API (for bot requests, and webhooks when changed)' -r
 complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l wait -d 'Long-poll a source for this many seconds' -r
 complete -c dq -n "__fish_dq_using_subcommand config; and __fish_seen_subcommand_from show" -l poll -d 'Poll a source that answers at once (does not long-poll) this often, in seconds' -r

@@ -603,33 +603,8 @@ pub struct ConsumeArgs {
     )]
     pub headers: Vec<(String, String)>,
 
-    /// Discord channel webhook URL, as copied from Discord
-    #[arg(
-        long,
-        env = "DISCORD_WEBHOOK_URL",
-        value_name = "URL",
-        hide_env_values = true,
-        conflicts_with = "bot_token"
-    )]
-    pub webhook: Option<String>,
-
-    /// Bot token: send each event as a direct message to its user_id
-    #[arg(
-        long,
-        env = "DISCORD_BOT_TOKEN",
-        value_name = "TOKEN",
-        hide_env_values = true
-    )]
-    pub bot_token: Option<String>,
-
-    /// Base URL of Discord's API (for bot requests, and webhooks when changed)
-    #[arg(
-        long,
-        env = "DISCORD_API_BASE",
-        default_value = crate::discord::DEFAULT_API_BASE,
-        value_name = "URL"
-    )]
-    pub discord_api: String,
+    #[command(flatten)]
+    pub discord: DiscordArgs,
 
     /// Ping the event's user in the message content (webhook delivery)
     #[arg(long, env = "DQ_MENTION")]
@@ -694,6 +669,40 @@ pub struct ConsumeArgs {
     pub listen: Option<String>,
 }
 
+/// Where messages go: a channel webhook or a bot, and the API base both are reached at. One
+/// definition for `dq consume`, which delivers with them, and `dq setup`, which checks and
+/// saves them, so the flags, env vars and config keys cannot drift apart.
+#[derive(Debug, Clone, Args)]
+pub struct DiscordArgs {
+    /// Discord channel webhook URL, as copied from Discord
+    #[arg(
+        long,
+        env = "DISCORD_WEBHOOK_URL",
+        value_name = "URL",
+        hide_env_values = true,
+        conflicts_with = "bot_token"
+    )]
+    pub webhook: Option<String>,
+
+    /// Bot token: send each event as a direct message to its user
+    #[arg(
+        long,
+        env = "DISCORD_BOT_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub bot_token: Option<String>,
+
+    /// Base URL of Discord's API (for bot requests, and webhooks when changed)
+    #[arg(
+        long,
+        env = "DISCORD_API_BASE",
+        default_value = crate::discord::DEFAULT_API_BASE,
+        value_name = "URL"
+    )]
+    pub discord_api: String,
+}
+
 #[derive(Debug, Args)]
 pub struct ConfigArgs {
     #[command(subcommand)]
@@ -723,24 +732,9 @@ pub enum ConfigAction {
 /// up (and checks) what the environment or the file already holds.
 #[derive(Debug, Args)]
 pub struct SetupArgs {
-    /// Discord channel webhook URL to check and save
-    #[arg(
-        long,
-        env = "DISCORD_WEBHOOK_URL",
-        value_name = "URL",
-        hide_env_values = true,
-        conflicts_with = "bot_token"
-    )]
-    pub webhook: Option<String>,
-
-    /// Bot token to check and save: events are then sent as direct messages to --user-id
-    #[arg(
-        long,
-        env = "DISCORD_BOT_TOKEN",
-        value_name = "TOKEN",
-        hide_env_values = true
-    )]
-    pub bot_token: Option<String>,
+    // The webhook or bot token to check and save.
+    #[command(flatten)]
+    pub discord: DiscordArgs,
 
     /// Discord user to notify (needed with --bot-token)
     #[arg(
@@ -750,15 +744,6 @@ pub struct SetupArgs {
         value_name = "ID"
     )]
     pub user_id: Option<String>,
-
-    /// Base URL of Discord's API
-    #[arg(
-        long,
-        env = "DISCORD_API_BASE",
-        default_value = crate::discord::DEFAULT_API_BASE,
-        value_name = "URL"
-    )]
-    pub discord_api: String,
 
     /// Ask nothing: check what the flags, environment and file give, and fail (exit 1, nothing
     /// written) if it is missing or wrong

@@ -43,7 +43,7 @@ pub fn run(settings: &Settings, args: &SetupArgs) -> Result<ExitCode> {
         )
         .into());
     }
-    let api = args.discord_api.trim().to_string();
+    let api = args.discord.discord_api.trim().to_string();
     let mut prompt = Prompt::terminal();
     let delivery = if interactive {
         prompt.say(&format!(
@@ -108,11 +108,11 @@ pub fn run(settings: &Settings, args: &SetupArgs) -> Result<ExitCode> {
 /// With `--yes`: what the flags, environment and file give, checked once.
 fn check_given(args: &SetupArgs, api: &str) -> Result<Delivery> {
     let non_empty = |value: &Option<String>| value.clone().filter(|value| !value.trim().is_empty());
-    if let Some(url) = non_empty(&args.webhook) {
+    if let Some(url) = non_empty(&args.discord.webhook) {
         return check_webhook(&url, non_empty(&args.user_id), api)
             .map_err(|failure| anyhow::anyhow!("{failure}"));
     }
-    let Some(token) = non_empty(&args.bot_token) else {
+    let Some(token) = non_empty(&args.discord.bot_token) else {
         return Err(UsageError(
             "nothing to set up: pass --webhook URL, or --bot-token TOKEN and --user-id ID".into(),
         )
@@ -165,7 +165,8 @@ fn bot_delivery(token: &str, bot: &credentials::User, user: &credentials::User) 
 /// Asks until a webhook or a bot token and user id pass the check.
 fn ask_delivery(prompt: &mut Prompt, args: &SetupArgs, api: &str) -> Result<Delivery> {
     let present = |value: &Option<String>| value.clone().filter(|value| !value.trim().is_empty());
-    let bot_first = present(&args.bot_token).is_some() && present(&args.webhook).is_none();
+    let bot_first =
+        present(&args.discord.bot_token).is_some() && present(&args.discord.webhook).is_none();
     prompt.say(
         "How should dq deliver notifications?\n  \
          1. To a channel, through a webhook (channel settings → Integrations → Webhooks → New \
@@ -185,7 +186,7 @@ fn ask_delivery(prompt: &mut Prompt, args: &SetupArgs, api: &str) -> Result<Deli
         }
     };
     if !bot {
-        let mut current = present(&args.webhook);
+        let mut current = present(&args.discord.webhook);
         loop {
             let url = prompt.secret("Webhook URL", current.as_deref())?;
             prompt.say("Checking the webhook with Discord... ")?;
@@ -197,7 +198,7 @@ fn ask_delivery(prompt: &mut Prompt, args: &SetupArgs, api: &str) -> Result<Deli
             current = None;
         }
     }
-    let mut current = present(&args.bot_token);
+    let mut current = present(&args.discord.bot_token);
     let (token, bot) = loop {
         let token = prompt.secret("Bot token", current.as_deref())?;
         prompt.say("Checking the bot token with Discord... ")?;

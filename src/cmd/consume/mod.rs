@@ -194,14 +194,14 @@ fn sink(
 ) -> Result<(Option<Arc<Mutex<Sink>>>, bool)> {
     let target = if args.dry_run {
         None
-    } else if let Some(url) = &args.webhook {
-        let url = discord::webhook_url(url, &args.discord_api)
+    } else if let Some(url) = &args.discord.webhook {
+        let url = discord::webhook_url(url, &args.discord.discord_api)
             .map_err(|error| UsageError(format!("--webhook: {error}")))?;
         Some(Target::Webhook { url })
-    } else if let Some(token) = &args.bot_token {
+    } else if let Some(token) = &args.discord.bot_token {
         Some(Target::Bot {
             token: token.trim().to_string(),
-            api: args.discord_api.trim_end_matches('/').to_string(),
+            api: args.discord.discord_api.trim_end_matches('/').to_string(),
         })
     } else {
         return Err(UsageError(format!(
