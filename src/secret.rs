@@ -1,5 +1,11 @@
 //! Secrets (tokens, webhook URLs, user ids) never reach a log line, an error message, stats or
-//! metrics whole: this module masks them and compares them in constant time.
+//! metrics whole: this module masks them and compares them in constant time. It also makes
+//! new ones.
+
+use std::fs;
+use std::io::Read;
+
+use anyhow::{Context, Result};
 
 /// Compares two secrets in time that depends only on their lengths, not on where they differ.
 pub fn constant_time_eq(left: &[u8], right: &[u8]) -> bool {
@@ -92,6 +98,16 @@ pub fn mask(value: &str) -> String {
         }
     }
     format!("… ({} characters)", value.chars().count())
+}
+
+/// 32 random bytes from the kernel, in hex: serve's token, and the announce key `dq setup`
+/// makes.
+pub fn random_token() -> Result<String> {
+    let mut bytes = [0u8; 32];
+    fs::File::open("/dev/urandom")
+        .and_then(|mut random| random.read_exact(&mut bytes))
+        .context("reading /dev/urandom")?;
+    Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use super::{print, stop_signal, Settings, UsageError};
 use crate::announce::{self, consumer_url};
 use crate::api::Announcement;
 use crate::cli::ServeArgs;
-use crate::secret::mask_url;
+use crate::secret::{self, mask_url};
 use crate::server::{Config, Server};
 use crate::store::Policy;
 use crate::watch::{Mode, FALLBACK_INTERVAL};
@@ -333,7 +333,7 @@ fn load_or_create_token(path: &Path) -> Result<String> {
             return Err(error).with_context(|| format!("reading the token from {}", path.display()))
         }
     }
-    let token = random_token().context("generating a token")?;
+    let token = secret::random_token().context("generating a token")?;
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -344,14 +344,6 @@ fn load_or_create_token(path: &Path) -> Result<String> {
         .and_then(|()| file.sync_all())
         .with_context(|| format!("writing the token file {}", path.display()))?;
     Ok(token)
-}
-
-fn random_token() -> Result<String> {
-    let mut bytes = [0u8; 32];
-    fs::File::open("/dev/urandom")
-        .and_then(|mut random| random.read_exact(&mut bytes))
-        .context("reading /dev/urandom")?;
-    Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
 #[cfg(test)]
