@@ -364,7 +364,7 @@ complete -c dq -n "__fish_dq_using_subcommand setup" -l bot-token -d 'Bot token:
 complete -c dq -n "__fish_dq_using_subcommand setup" -l discord-api -d 'Base URL of Discord\'s API (for bot requests, and webhooks when changed)' -r
 complete -c dq -n "__fish_dq_using_subcommand setup" -l user-id -d 'Discord user to notify (needed with --bot-token)' -r
 complete -c dq -n "__fish_dq_using_subcommand setup" -l layout -d 'What to print to run next [default: codespace in a Codespace, else one-machine]' -r -f -a "one-machine\t'Events are published and delivered on this machine (`dq consume` here)'
-codespace\t'Events happen here (a Codespace) and another machine delivers them (`dq serve` here, `dq consume --source` there)'"
+codespace\t'Events happen here (a Codespace) and another machine delivers them (`dq serve --announce` here, `dq consume --announce-key` there)'"
 complete -c dq -n "__fish_dq_using_subcommand setup" -l config -d 'Config file [default: $XDG_CONFIG_HOME/dq/config.toml]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand setup" -l db -d 'SQLite database [default: $XDG_DATA_HOME/dq/events.db]' -r -F
 complete -c dq -n "__fish_dq_using_subcommand setup" -l max-attempts -d 'Failed attempts after which an event is dead-lettered' -r

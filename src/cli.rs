@@ -763,8 +763,8 @@ pub struct SetupArgs {
 pub enum Layout {
     /// Events are published and delivered on this machine (`dq consume` here)
     OneMachine,
-    /// Events happen here (a Codespace) and another machine delivers them (`dq serve` here,
-    /// `dq consume --source` there)
+    /// Events happen here (a Codespace) and another machine delivers them (`dq serve
+    /// --announce` here, `dq consume --announce-key` there)
     Codespace,
 }
 

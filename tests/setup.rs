@@ -7,11 +7,15 @@ mod support;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
+use support::consume::Consume;
 use support::discord::{Config, FakeDiscord, BOT_NAME, WEBHOOK_TOKEN};
 use support::queue::{stderr, stdout};
+use support::serve::{eventually, free_port, Serve};
+use support::TempDb;
 
 const BOT_TOKEN: &str = "bot-s3cr3t-token";
 
@@ -268,46 +272,228 @@ fn setup_without_a_terminal_or_yes_is_a_usage_error() {
     assert!(stderr(&output).contains("nothing to set up"));
 }
 
+/// The announce key in the file at `path`, if any.
+fn announce_key(path: &Path) -> Option<String> {
+    let text = fs::read_to_string(path).ok()?;
+    let table: toml::Table = text.parse().unwrap();
+    Some(table.get("announce-key")?.as_str()?.to_string())
+}
+
+/// A key setup made: 32 random bytes in hex, as serve's token.
+fn assert_made_key(key: &str) {
+    assert_eq!(key.len(), 64, "{key}");
+    assert!(key.bytes().all(|byte| byte.is_ascii_hexdigit()), "{key}");
+}
+
+impl Home {
+    /// `dq setup --yes` in a Codespace named fluffy-train, with `env` besides.
+    fn setup_in_codespace(
+        &self,
+        fake: &FakeDiscord,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Output {
+        let mut command = self.dq();
+        command
+            .env("CODESPACE_NAME", "fluffy-train")
+            .env("GITHUB_CODESPACES_PORT_FORWARDING_DOMAIN", "app.github.dev")
+            .envs(env.iter().copied())
+            .args(["setup", "--yes", "--discord-api", &fake.api()])
+            .args(args);
+        command.output().unwrap()
+    }
+}
+
 #[test]
-fn setup_in_a_codespace_prints_the_serve_and_consume_lines() {
+fn setup_in_a_codespace_makes_the_announce_key_saves_it_private_and_prints_the_serve_and_consume_lines(
+) {
     let home = Home::new();
     let fake = FakeDiscord::start();
-    let output = home
-        .dq()
-        .env("CODESPACE_NAME", "fluffy-train")
-        .env("GITHUB_CODESPACES_PORT_FORWARDING_DOMAIN", "app.github.dev")
-        .args([
-            "setup",
-            "--yes",
-            "--discord-api",
-            &fake.api(),
-            "--webhook",
-            &fake.webhook_url(),
-        ])
-        .output()
-        .unwrap();
+    let output = home.setup_in_codespace(&fake, &["--webhook", &fake.webhook_url()], &[]);
     assert!(output.status.success(), "{}", stderr(&output));
+    assert_no_secret(&output);
+    let key = announce_key(&home.config()).expect("the announce key is saved");
+    assert_made_key(&key);
+    assert_eq!(mode(&home.config()), 0o600);
     let out = stdout(&output);
-    assert!(out.contains("nohup dq serve --bind 0.0.0.0:8080"), "{out}");
-    assert!(out.contains("dq config set sources https://fluffy-train-8080.app.github.dev"));
-    let output = home
+    for text in [stdout(&output), stderr(&output)] {
+        assert!(!text.contains(&key), "the announce key was printed: {text}");
+    }
+    let file = home.config().display().to_string();
+    for line in [
+        "Wrote webhook, discord-api, announce-key to ",
+        "Next, here (where events happen):\n  \
+         dq config set announce https://YOUR-CONSUMER",
+        "\n  nohup dq serve --bind 0.0.0.0:8080 >>~/dq-serve.log 2>&1 &\n",
+        "\n  gh codespace ports visibility 8080:public -c \"$CODESPACE_NAME\"",
+        "Serve announces https://fluffy-train-8080.app.github.dev to the consumer",
+        &format!("saved it as announce-key in {file} (never printed)"),
+        &format!("(`code {file}` opens it)"),
+        "the Codespaces secret DQ_ANNOUNCE_KEY",
+        "render.yaml Blueprint asks for DISCORD_WEBHOOK_URL and DQ_ANNOUNCE_KEY",
+        "read -rs KEY && dq config set announce-key \"$KEY\"",
+        "dq consume --listen 0.0.0.0:8080",
+    ] {
+        assert!(out.contains(line), "{line:?} not in:\n{out}");
+    }
+    // What setup says to put in devcontainer.json is what the README says.
+    let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let post_start = out
+        .lines()
+        .find(|line| line.contains("\"postStartCommand\""))
+        .expect("the postStartCommand line")
+        .trim();
+    assert!(
+        readme.contains(post_start),
+        "{post_start} is not the README's"
+    );
+
+    // Run again (a second setup, a changed webhook): the key is kept, not replaced.
+    let output = home.setup_in_codespace(&fake, &["--webhook", &fake.webhook_url()], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(announce_key(&home.config()), Some(key.clone()));
+    assert!(stdout(&output).contains(&format!(
+        "The announce key is kept (file {file}:3); the consumer must have the same one."
+    )));
+    assert!(!stdout(&output).contains(&key));
+
+    // One machine: no announce key is made.
+    let other = Home::new();
+    let output = other.setup_in_codespace(
+        &fake,
+        &["--webhook", &fake.webhook_url(), "--layout", "one-machine"],
+        &[],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("Next, on this machine:"));
+    assert_eq!(announce_key(&other.config()), None);
+}
+
+/// The fleet's later Codespaces have the key and the consumer's URL as Codespaces secrets:
+/// setup keeps them and writes no key of its own.
+#[test]
+fn setup_keeps_an_announce_key_from_the_environment_and_writes_none() {
+    let home = Home::new();
+    let fake = FakeDiscord::start();
+    let fleet_key = "fleet-wide-announce-key-0123456789";
+    let output = home.setup_in_codespace(
+        &fake,
+        &["--webhook", &fake.webhook_url(), "--layout", "codespace"],
+        &[
+            ("DQ_ANNOUNCE_KEY", fleet_key),
+            ("DQ_ANNOUNCE", "https://dq-consume.onrender.com"),
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_no_secret(&output);
+    let out = stdout(&output);
+    assert!(!out.contains(fleet_key), "{out}");
+    assert!(out.contains("Wrote webhook, discord-api to "), "{out}");
+    assert!(
+        out.contains("The announce key is kept (env DQ_ANNOUNCE_KEY)"),
+        "{out}"
+    );
+    assert!(out.contains(
+        "Serve announces https://fluffy-train-8080.app.github.dev to \
+         https://dq-consume.onrender.com, with the announce key."
+    ));
+    assert!(!out.contains("dq config set announce https://"), "{out}");
+    assert_eq!(announce_key(&home.config()), None);
+
+    // An empty variable is no key: one is made.
+    let output = home.setup_in_codespace(
+        &fake,
+        &["--webhook", &fake.webhook_url()],
+        &[("DQ_ANNOUNCE_KEY", "")],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_made_key(&announce_key(&home.config()).unwrap());
+}
+
+/// What setup prints for a Codespace, followed to the letter: serve here reads the key setup
+/// saved, the consumer gets it through `read -rs KEY && dq config set announce-key "$KEY"`, and
+/// an event published here reaches Discord through it.
+#[test]
+fn setup_s_codespace_steps_deliver_through_a_consumer_given_the_saved_key() {
+    let codespace = Home::new();
+    let consumer = Home::new();
+    let fake = FakeDiscord::start();
+    let output = codespace.setup_in_codespace(&fake, &["--webhook", &fake.webhook_url()], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let key = announce_key(&codespace.config()).unwrap();
+
+    // There: dq setup, then the key pasted into the printed line (here from the file).
+    let output = consumer.setup(
+        &fake,
+        &["--webhook", &fake.webhook_url(), "--layout", "one-machine"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_dq"));
+    let mut bash = Command::new("bash");
+    support::isolate(&mut bash)
+        .env_remove("XDG_CONFIG_HOME")
+        .env("HOME", consumer.0.path())
+        .env(
+            "PATH",
+            format!("{}:/usr/bin:/bin", bin.parent().unwrap().display()),
+        )
+        .args(["-c", "read -rs KEY && dq config set announce-key \"$KEY\""]);
+    let pasted = support::run_with_stdin(&mut bash, format!("{key}\n"));
+    assert!(pasted.status.success(), "{}", stderr(&pasted));
+    assert!(!stdout(&pasted).contains(&key));
+    assert_eq!(announce_key(&consumer.config()), Some(key.clone()));
+    let mut command = consumer.dq();
+    command.args(["consume", "--listen", "127.0.0.1:0", "--allow-http-sources"]);
+    let consume = Consume::spawn(command);
+
+    // Here: the consumer's URL in the file, then serve as printed (on a free local port, at
+    // an address the consumer reaches, instead of the Codespace's forwarded one).
+    let output = codespace
         .dq()
-        .env("CODESPACE_NAME", "fluffy-train")
         .args([
-            "setup",
-            "--yes",
-            "--discord-api",
-            &fake.api(),
-            "--layout",
-            "one-machine",
+            "config",
+            "set",
+            "announce",
+            &format!("http://{}", consume.addr),
         ])
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(
-        stdout(&output).contains("Next, on this machine:"),
-        "the file's webhook is checked again"
+    let db = TempDb::new();
+    let bind = format!("127.0.0.1:{}", free_port());
+    let config_home = codespace.0.path().join(".config");
+    let serve = Serve::start_on(
+        &db,
+        &bind,
+        &["--public-url", &format!("http://{bind}")],
+        &[("XDG_CONFIG_HOME", config_home.to_str().unwrap())],
     );
+    assert!(
+        consume.wait_for_log(
+            "announced itself; delivering from it",
+            Duration::from_secs(30)
+        ),
+        "{}\nserve: {}",
+        consume.stderr(),
+        serve.stderr()
+    );
+    let published = db
+        .dq()
+        .args(["publish", "test", "--message", "from a set-up Codespace"])
+        .output()
+        .unwrap();
+    assert!(published.status.success(), "{}", stderr(&published));
+    assert!(
+        eventually(Duration::from_secs(30), || fake
+            .embeds()
+            .iter()
+            .any(|embed| embed.to_string().contains("from a set-up Codespace"))),
+        "not delivered: {}",
+        consume.stderr()
+    );
+    for log in [consume.stderr(), serve.stderr(), serve.stdout()] {
+        assert!(!log.contains(&key), "the announce key was logged: {log}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -420,12 +606,20 @@ fn setup_on_a_terminal_asks_again_after_a_bad_bot_token() {
     terminal.answer("n");
     terminal.expect("Choose 1 or 2 [1]: ");
     terminal.answer("2");
-    terminal.expect("Wrote bot-token, user-id, discord-api to ");
+    terminal.expect("Wrote bot-token, user-id, discord-api, announce-key to ");
     terminal.expect("Next, here (where events happen):");
+    terminal.expect("nohup dq serve --bind 0.0.0.0:8080 >>~/dq-serve.log 2>&1 &");
+    terminal.expect("The announce key is new: setup saved it as announce-key in ");
+    terminal.expect("set DISCORD_BOT_TOKEN there instead of DISCORD_WEBHOOK_URL");
+    terminal.expect("read -rs KEY && dq config set announce-key \"$KEY\"");
     let seen = terminal.finish();
     assert!(!seen.contains(BOT_TOKEN), "a secret was shown:\n{seen}");
     assert!(fake.messages().is_empty(), "no test was asked for");
     assert!(home.text().contains("user-id = \"555\""));
+    let key = announce_key(&home.config()).expect("the announce key is saved");
+    assert_made_key(&key);
+    assert!(!seen.contains(&key), "the announce key was shown:\n{seen}");
+    assert_eq!(mode(&home.config()), 0o600);
 }
 
 #[test]

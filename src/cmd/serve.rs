@@ -272,8 +272,9 @@ fn source_name() -> String {
         .unwrap_or_else(|| "dq serve".to_string())
 }
 
-/// `https://{CODESPACE_NAME}-{port}.{domain}` when running in a Codespace.
-fn codespace_url(port: u16) -> Option<String> {
+/// `https://{CODESPACE_NAME}-{port}.{domain}` when running in a Codespace (also what `dq setup`
+/// says serve will announce).
+pub(super) fn codespace_url(port: u16) -> Option<String> {
     let name = std::env::var("CODESPACE_NAME").ok()?;
     let domain = std::env::var("GITHUB_CODESPACES_PORT_FORWARDING_DOMAIN").ok()?;
     (!name.is_empty() && !domain.is_empty()).then(|| format!("https://{name}-{port}.{domain}"))

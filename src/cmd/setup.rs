@@ -1,7 +1,9 @@
 //! `dq setup`, the first run: asks for a webhook (or a bot token and user id), checks it with
 //! Discord without posting anything, offers a test notification through the queue, writes the
-//! config file and says what to run next. With `--yes` it asks nothing: the flags,
-//! environment and file say it all, and a failed check exits 1 with nothing written.
+//! config file and says what to run next. In a Codespace whose events another machine
+//! delivers, it also keeps or makes the fleet's announce key, which it saves but never prints.
+//! With `--yes` it asks nothing: the flags, environment and file say it all, and a failed
+//! check exits 1 with nothing written.
 
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -12,7 +14,7 @@ use anyhow::{bail, Context, Result};
 use super::{Settings, UsageError};
 use crate::cli::{Layout, SetupArgs};
 use crate::config::edit::{self, Change};
-use crate::config::{file, keys, Origin};
+use crate::config::{file, keys, Origin, Source};
 use crate::credentials::{self, Failure};
 use crate::secret;
 
@@ -95,14 +97,42 @@ pub fn run(settings: &Settings, args: &SetupArgs) -> Result<ExitCode> {
         None => default_layout,
     };
 
-    let written = write_config(settings, &path, &delivery, &api)?;
+    let key = match layout {
+        Layout::Codespace => Some(announce_key(settings)?),
+        Layout::OneMachine => None,
+    };
+    let written = write_config(settings, &path, &delivery, &api, key.as_ref())?;
     prompt.say(&format!(
         "\nWrote {} to {} (mode 0600).\n\n",
         written.join(", "),
         path.display()
     ))?;
-    prompt.say(&next_steps(settings, layout))?;
+    prompt.say(&match &key {
+        Some(key) => codespace_steps(settings, &path, &delivery, key),
+        None => ONE_MACHINE_STEPS.to_string(),
+    })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The key `dq serve --announce` sends and `dq consume --announce-key` checks: one for the
+/// whole fleet, so one that the environment (a Codespaces secret) or the file holds is kept.
+#[derive(Debug)]
+enum AnnounceKey {
+    Kept(Source),
+    /// Made by this setup, to be saved with the rest.
+    Made(String),
+}
+
+fn announce_key(settings: &Settings) -> Result<AnnounceKey> {
+    match settings.resolve("announce-key") {
+        // An empty value is no key, as serve and consume read it.
+        Some((Some(values), source)) if values.iter().any(|value| !value.trim().is_empty()) => {
+            Ok(AnnounceKey::Kept(source))
+        }
+        _ => Ok(AnnounceKey::Made(
+            secret::random_token().context("making the announce key")?,
+        )),
+    }
 }
 
 /// With `--yes`: what the flags, environment and file give, checked once.
@@ -325,6 +355,7 @@ fn write_config(
     path: &Path,
     delivery: &Delivery,
     api: &str,
+    key: Option<&AnnounceKey>,
 ) -> Result<Vec<String>> {
     let config = &settings.config;
     let value = |key: &str, text: &str| -> Result<Change> {
@@ -357,6 +388,9 @@ fn write_config(
     if api.trim_end_matches('/') != crate::discord::DEFAULT_API_BASE {
         changes.push(value("discord-api", api)?);
     }
+    if let Some(AnnounceKey::Made(key)) = key {
+        changes.push(value("announce-key", key)?);
+    }
     let text = file::read_text(path, Origin::Default)?.unwrap_or_default();
     let edited = edit::apply(path, &text, &changes)?;
     file::check(
@@ -376,41 +410,106 @@ fn write_config(
         .collect())
 }
 
-/// What to run next, for the layout.
-fn next_steps(settings: &Settings, layout: Layout) -> String {
-    match layout {
-        Layout::OneMachine => "Next, on this machine:\n  \
-             dq publish test     # queue a test notification\n  \
-             dq consume          # deliver it, and every event after it (runs until stopped; \
-             --once delivers what is due and exits)\n\
-             To keep delivering after you log out:\n  \
-             nohup dq consume >>~/dq-consume.log 2>&1 &\n"
-            .to_string(),
-        Layout::Codespace => {
-            let token_file = format!("{}.token", settings.db_path.display());
-            let forwarded = match (
-                std::env::var("CODESPACE_NAME"),
-                std::env::var("GITHUB_CODESPACES_PORT_FORWARDING_DOMAIN"),
-            ) {
-                (Ok(name), Ok(domain)) if !name.is_empty() && !domain.is_empty() => {
-                    format!("https://{name}-8080.{domain}")
-                }
-                _ => "http://THIS-MACHINE:8080".to_string(),
-            };
-            format!(
-                "Next, here (where events happen):\n  \
-                 nohup dq serve --bind 0.0.0.0:8080 >>~/dq-serve.log 2>&1 &\n  \
-                 dq publish test\n\
-                 Serve keeps its token in {token_file} (made on its first start).\n\n\
-                 On the machine that delivers, once (dq setup there checks the webhook too):\n  \
-                 dq config set sources {forwarded}\n  \
-                 dq config set token TOKEN     # the content of {token_file}\n  \
-                 dq setup\n\
-                 then run dq consume there. A private Codespace port also needs a GitHub \
-                 token: dq config set headers \"X-Github-Token: ...\"\n"
-            )
-        }
+const ONE_MACHINE_STEPS: &str = "Next, on this machine:\n  \
+     dq publish test     # queue a test notification\n  \
+     dq consume          # deliver it, and every event after it (runs until stopped; --once \
+     delivers what is due and exits)\n\
+     To keep delivering after you log out:\n  \
+     nohup dq consume >>~/dq-consume.log 2>&1 &\n";
+
+/// How the README's `.devcontainer/devcontainer.json` starts serve with every Codespace start
+/// (the tests hold the two to the same text).
+const POST_START: &str = "\"postStartCommand\": \"nohup bash -c 'dq serve --bind 0.0.0.0:8080 \
+     >>$HOME/dq-serve.log 2>&1 &' >/dev/null 2>&1\"";
+
+/// What to run in a Codespace whose events another machine delivers: serve here, announcing
+/// itself with the fleet's key, and consume there with the same key. The key is never printed
+/// (setup's output may be a creation log): the user copies it from the file, or has it already
+/// as a Codespaces secret.
+fn codespace_steps(
+    settings: &Settings,
+    path: &Path,
+    delivery: &Delivery,
+    key: &AnnounceKey,
+) -> String {
+    let value = |key: &str| {
+        settings
+            .resolve(key)
+            .and_then(|(values, _)| values)
+            .map(|values| values.join(", "))
+            .filter(|value| !value.trim().is_empty())
+    };
+    let forwarded = super::serve::codespace_url(8080);
+    let mut text = String::from("Next, here (where events happen):\n");
+    let consumer = value("announce");
+    if consumer.is_none() {
+        text.push_str(
+            "  dq config set announce https://YOUR-CONSUMER    # the consumer's URL, e.g. \
+             https://dq-consume.onrender.com\n",
+        );
     }
+    let public = forwarded.clone().or_else(|| value("public-url"));
+    if public.is_none() {
+        text.push_str(
+            "  dq config set public-url https://THIS-MACHINE:8080    # where the consumer \
+             reaches serve\n",
+        );
+    }
+    text.push_str("  nohup dq serve --bind 0.0.0.0:8080 >>~/dq-serve.log 2>&1 &\n");
+    if forwarded.is_some() {
+        text.push_str(
+            "  gh codespace ports visibility 8080:public -c \"$CODESPACE_NAME\"    # announced \
+             sources get no GitHub token\n",
+        );
+    }
+    text.push_str(&format!(
+        "  dq publish test\nServe announces {} to {}, with the announce key.\n",
+        public.as_deref().unwrap_or("its public-url"),
+        consumer.as_deref().unwrap_or("the consumer"),
+    ));
+    if forwarded.is_some() {
+        text.push_str(&format!(
+            "To start it with every Codespace, put in .devcontainer/devcontainer.json:\n  \
+             \"forwardPorts\": [8080],\n  {POST_START}\n"
+        ));
+    }
+    text.push('\n');
+
+    let file = path.display();
+    match key {
+        AnnounceKey::Made(_) => text.push_str(&format!(
+            "The announce key is new: setup saved it as announce-key in {file} (never \
+             printed).\nCopy it from there{} to:\n  \
+             - the consumer (below);\n  \
+             - your next Codespaces, as the Codespaces secret DQ_ANNOUNCE_KEY (GitHub → \
+             Settings →\n    Codespaces → Secrets): their dq setup keeps it instead of making \
+             another.\n\n",
+            if forwarded.is_some() {
+                format!(" (`code {file}` opens it)")
+            } else {
+                String::new()
+            }
+        )),
+        AnnounceKey::Kept(source) => text.push_str(&format!(
+            "The announce key is kept ({source}); the consumer must have the same one.\n\n"
+        )),
+    }
+    let (sink, render) = match delivery {
+        Delivery::Webhook { .. } => ("webhook", "DISCORD_WEBHOOK_URL and DQ_ANNOUNCE_KEY"),
+        Delivery::Bot { .. } => (
+            "bot token",
+            "DQ_ANNOUNCE_KEY; set DISCORD_BOT_TOKEN there instead of DISCORD_WEBHOOK_URL",
+        ),
+    };
+    text.push_str(&format!(
+        "On the machine that delivers, with the same {sink} and announce key:\n  \
+         Render: the repository's render.yaml Blueprint asks for {render}\n  \
+         elsewhere: dq setup, then\n    \
+         read -rs KEY && dq config set announce-key \"$KEY\"    # paste the key and Enter: \
+         it is not shown\n    \
+         dq consume --listen 0.0.0.0:8080    # where PORT is set, it listens there by itself\n"
+    ));
+    text
 }
 
 /// The terminal conversation: prompts on stdout, answers from stdin.
