@@ -21,6 +21,10 @@ use crate::event::{
     format_timestamp, parse_timestamp, payload_from_text, Event, NewEvent, Presentation, ValidEvent,
 };
 
+mod due;
+
+use due::{clear_ended, due_ids, earliest_due_sql, lease_due, newest_failed, select_due};
+
 /// Append-only: each entry moves the schema one `user_version` forward. Never edit an entry
 /// that has shipped; add a new one.
 const MIGRATIONS: &[&str] = &[
@@ -103,6 +107,13 @@ const MIGRATIONS: &[&str] = &[
         UPDATE dq_last_delivery SET delivered_at =
             COALESCE(NEW.last_attempt, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
     END;",
+    // 6: the events a claim can take without looking at the clock: unprocessed, with no lease
+    // and no backoff, by attempt count and then id (every index ends with the rowid). A claim
+    // reads each pending attempt count from its first id, so it never passes the dead letters
+    // (their counts are past max_attempts), the leased or the waiting events. Only the
+    // unprocessed rows are indexed, so creating it costs one pass over the table.
+    "CREATE INDEX idx_ready ON events(attempts)
+        WHERE processed = 0 AND next_attempt_ms IS NULL AND lease_until_ms IS NULL;",
 ];
 
 /// The page cache of one connection, in KiB.
@@ -522,46 +533,33 @@ impl Store {
 
     /// Hands out up to `claim.limit` due events, oldest first, each leased until
     /// `now + claim.lease`; nobody else gets them until they are marked or the lease ends.
+    ///
+    /// What this reads does not grow with the table (see `store/due.rs`): the leases and
+    /// backoffs that have ended are cleared first, each once, which leaves every due event in
+    /// idx_ready; there each pending attempt count is read from its first id and the counts
+    /// merged in id order, so a claim passes no dead letter, no leased or waiting event and
+    /// no processed row, only what it hands out.
     pub fn claim(&mut self, claim: Claim, now: DateTime<Utc>) -> Result<Vec<Event>> {
+        let max_attempts = self.policy.max_attempts;
         let now_ms = now.timestamp_millis();
-        // Through idx_processed SQLite would collect and sort the whole backlog on every claim
-        // (75 ms at 100,000 pending); a plain scan in id order passes every processed row
-        // first (65 ms behind 200,000 of them). idx_pending holds only unprocessed ids, in
-        // order: a claim stops at the first due ones (0.04 ms in both cases). INDEXED BY
-        // makes a planner change an error in the tests rather than a slow claim in use.
-        let due = "processed = 0 AND attempts < ?1
-            AND (next_attempt_ms IS NULL OR next_attempt_ms <= ?2)
-            AND (lease_until_ms IS NULL OR lease_until_ms <= ?2)";
         let mut events = if claim.lease.is_zero() {
-            let sql =
-                format!("SELECT {EVENT_COLUMNS} FROM events INDEXED BY idx_pending WHERE {due} ORDER BY id LIMIT ?3");
-            let mut statement = self.conn.prepare_cached(&sql)?;
-            let rows = statement.query_map(
-                params![self.policy.max_attempts, now_ms, claim.limit],
-                event_from_row,
-            )?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
-                .context("reading due events")?
+            // A read: it changes nothing, so the ended leases and backoffs stay as they are
+            // and the due ids include them.
+            let snapshot = self
+                .conn
+                .unchecked_transaction()
+                .context("starting a read of due events")?;
+            let events = select_due(&snapshot, max_attempts, now_ms, claim.limit)?;
+            snapshot.commit().context("ending the read of due events")?;
+            events
         } else {
             let until = now_ms.saturating_add(duration_ms(claim.lease));
-            let sql = format!(
-                "UPDATE events SET lease_until_ms = ?4 WHERE id IN
-                 (SELECT id FROM events INDEXED BY idx_pending WHERE {due} ORDER BY id LIMIT ?3)
-                 RETURNING {EVENT_COLUMNS}"
-            );
             let tx = self
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .context("locking the database to claim events")?;
-            let events = {
-                let mut statement = tx.prepare_cached(&sql)?;
-                let rows = statement.query_map(
-                    params![self.policy.max_attempts, now_ms, claim.limit, until],
-                    event_from_row,
-                )?;
-                rows.collect::<rusqlite::Result<Vec<_>>>()
-                    .context("claiming due events")?
-            };
+            clear_ended(&tx, now_ms)?;
+            let events = lease_due(&tx, max_attempts, now_ms, claim.limit, until)?;
             tx.commit().context("committing the claim")?;
             events
         };
@@ -572,32 +570,28 @@ impl Store {
     /// When the next pending event comes due (a lease or a backoff ends), if any is pending.
     /// A time at or before `now` means one is due already.
     pub fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
-        let millis: Option<i64> = self
-            .conn
-            .query_row(
-                "SELECT MIN(MAX(COALESCE(next_attempt_ms, 0), COALESCE(lease_until_ms, 0)))
-                 FROM events WHERE processed = 0 AND attempts < ?1",
-                [self.policy.max_attempts],
-                |row| row.get(0),
-            )
-            .context("finding the next due event")?;
-        Ok(millis.and_then(DateTime::from_timestamp_millis))
+        self.earliest_due_after(i64::MIN)
     }
 
     /// The first time after `now` at which a pending event comes due (a lease or a backoff
     /// ends), if any will without another change: what a long poll waits for when nothing
     /// is due now.
     pub fn next_due_after(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+        self.earliest_due_after(now.timestamp_millis())
+    }
+
+    /// The earliest time after `after` (Unix milliseconds) at which a pending event is due:
+    /// the later of its backoff's and its lease's end, 0 with neither. Three index seeks
+    /// instead of a pass over the pending events: an event with neither is in idx_ready
+    /// (due at 0); one whose backoff ends last is found in idx_waiting in the order of that
+    /// end, one whose lease ends last in idx_leased. Each walk passes only the events with
+    /// both set the other way round, and dead letters that kept a lease or a backoff (from
+    /// a writer that does not clear them), which are few.
+    fn earliest_due_after(&self, after: i64) -> Result<Option<DateTime<Utc>>> {
         let millis: Option<i64> = self
             .conn
-            .query_row(
-                "SELECT MIN(due) FROM (
-                    SELECT MAX(COALESCE(next_attempt_ms, 0), COALESCE(lease_until_ms, 0)) AS due
-                    FROM events WHERE processed = 0 AND attempts < ?1)
-                 WHERE due > ?2",
-                params![self.policy.max_attempts, now.timestamp_millis()],
-                |row| row.get(0),
-            )
+            .prepare_cached(&earliest_due_sql())?
+            .query_row(params![self.policy.max_attempts, after], |row| row.get(0))
             .context("finding the next due event")?;
         Ok(millis.and_then(DateTime::from_timestamp_millis))
     }
@@ -729,8 +723,8 @@ impl Store {
 
     /// Counts by state and the delivery figures, in time that does not grow with the table:
     /// the counts come from `dq_counts`, leased and waiting from partial indexes that hold
-    /// only events with a lease or a backoff, the oldest due event from one short index walk
-    /// per attempt count.
+    /// only events with a lease or a backoff, the oldest due event from the first due id (as
+    /// a claim would find it).
     pub fn stats(&self, now: DateTime<Utc>) -> Result<Stats> {
         let max_attempts = self.policy.max_attempts;
         let now_ms = now.timestamp_millis();
@@ -791,56 +785,51 @@ impl Store {
         Ok(stats)
     }
 
-    /// When the oldest due event was created. Pending events are found per attempt count
-    /// (`dq_counts` lists which exist), each group in id order through idx_processed, so the
-    /// walk passes only the leased and waiting events at the head of each group, never the
-    /// dead letters a scan of all unprocessed events would read first.
+    /// When the oldest due event was created: the first due id, as a read-only claim finds
+    /// it, in the caller's snapshot.
     fn oldest_due(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
-        let groups: Vec<rusqlite::types::Value> = self
-            .conn
-            .prepare_cached(
-                "SELECT attempts FROM dq_counts
-                 WHERE processed = 0 AND attempts < ?1 AND events > 0",
-            )?
-            .query_map([self.policy.max_attempts], |row| row.get(0))?
-            .collect::<rusqlite::Result<_>>()
-            .context("listing attempt counts")?;
-        let mut first = self.conn.prepare_cached(
-            "SELECT id, created_at FROM events INDEXED BY idx_processed
-             WHERE processed = 0 AND attempts = ?1
-                AND (next_attempt_ms IS NULL OR next_attempt_ms <= ?2)
-                AND (lease_until_ms IS NULL OR lease_until_ms <= ?2)
-             ORDER BY id LIMIT 1",
+        let oldest = due_ids(
+            &self.conn,
+            self.policy.max_attempts,
+            now.timestamp_millis(),
+            1,
         )?;
-        let mut oldest: Option<(i64, String)> = None;
-        for attempts in groups {
-            let found = first
-                .query_row(params![attempts, now.timestamp_millis()], |row| {
-                    Ok((row.get::<_, i64>(0)?, text(row, 1)?))
-                })
-                .optional()
-                .context("finding the oldest due event")?;
-            if let Some((id, created)) = found {
-                if oldest.as_ref().is_none_or(|(oldest_id, _)| id < *oldest_id) {
-                    oldest = Some((id, created));
-                }
-            }
-        }
-        Ok(oldest.and_then(|(_, created)| parse_timestamp(&created)))
+        let mut created = self.conn.prepare_cached(&format!(
+            "SELECT created_at FROM events WHERE id IN ({})",
+            oldest.sql
+        ))?;
+        let created: Option<String> = created
+            .query_row(rusqlite::params_from_iter(&oldest.params), |row| {
+                text(row, 0)
+            })
+            .optional()
+            .context("finding the oldest due event")?;
+        Ok(created.and_then(|created| parse_timestamp(&created)))
     }
 
-    /// The most recent dead-lettered events, oldest first.
+    /// The most recent dead-lettered events, oldest first. Each attempt count at or past
+    /// max_attempts is read from its last id in idx_processed (the original's index), and the
+    /// counts merged newest first, so this reads about `limit` rows however many dead letters
+    /// there are, instead of sorting them all.
     pub fn failed(&self, limit: i64) -> Result<Vec<Event>> {
-        let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE processed = 0 AND attempts >= ?1
-             ORDER BY id DESC LIMIT ?2"
-        );
-        let mut statement = self.conn.prepare_cached(&sql)?;
-        let rows = statement.query_map(params![self.policy.max_attempts, limit], event_from_row)?;
-        let mut events = rows
+        let snapshot = self
+            .conn
+            .unchecked_transaction()
+            .context("starting a read of failed events")?;
+        let Some(newest) = newest_failed(&snapshot, self.policy.max_attempts, limit)? else {
+            return Ok(Vec::new());
+        };
+        let events = snapshot
+            .prepare_cached(&format!(
+                "SELECT {EVENT_COLUMNS} FROM events WHERE id IN ({}) ORDER BY id",
+                newest.sql
+            ))?
+            .query_map(rusqlite::params_from_iter(&newest.params), event_from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()
             .context("reading failed events")?;
-        events.reverse();
+        snapshot
+            .commit()
+            .context("ending the read of failed events")?;
         Ok(events)
     }
 
@@ -1126,11 +1115,11 @@ mod tests {
     use chrono::TimeZone;
     use serde_json::json;
 
-    fn at(seconds: i64) -> DateTime<Utc> {
+    pub(super) fn at(seconds: i64) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap() + chrono::Duration::seconds(seconds)
     }
 
-    fn store() -> Store {
+    pub(super) fn store() -> Store {
         Store::open_in_memory(Policy::default()).unwrap()
     }
 
@@ -1144,7 +1133,7 @@ mod tests {
         }
     }
 
-    fn publish(store: &mut Store, count: usize, now: DateTime<Utc>) -> Vec<i64> {
+    pub(super) fn publish(store: &mut Store, count: usize, now: DateTime<Utc>) -> Vec<i64> {
         let events = vec![event("custom"); count];
         store
             .publish(&events, Duration::ZERO, now)
@@ -1154,14 +1143,14 @@ mod tests {
             .collect()
     }
 
-    fn lease(seconds: u64, limit: i64) -> Claim {
+    pub(super) fn lease(seconds: u64, limit: i64) -> Claim {
         Claim {
             limit,
             lease: Duration::from_secs(seconds),
         }
     }
 
-    fn retryable(message: &str) -> Failure {
+    pub(super) fn retryable(message: &str) -> Failure {
         Failure {
             message: message.into(),
             retryable: true,
