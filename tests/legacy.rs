@@ -9,6 +9,7 @@ use chrono::Local;
 use rusqlite::{params, Connection};
 use serde_json::json;
 use support::queue::{json, scanned_counts, succeeds};
+use support::serve::{ids, Serve};
 use support::TempDb;
 
 /// The original module's schema, statement for statement.
@@ -259,6 +260,19 @@ fn the_original_publisher_keeps_working_on_a_migrated_database() {
     let stats = json(&succeeds(db.dq().args(["stats", "--json"])));
     assert_eq!(stats["total"], 6);
     assert_eq!(stats["pending"], 4);
+}
+
+#[test]
+fn the_originals_pending_events_are_handed_out_oldest_first_past_its_dead_letter() {
+    let db = python_database();
+    let serve = Serve::start(&db, &[]);
+    // Its dead letter (3 attempts) comes first by id, its retried event (1 attempt, no
+    // backoff column) next, then a new one: the claim skips only the first.
+    assert_eq!(ids(&serve.get("/discord/events?limit=10&lease=0")), [3, 4]);
+    assert_eq!(ids(&serve.claim("limit=1&lease=60")), [3]);
+    assert_eq!(ids(&serve.claim("limit=10&lease=60")), [4]);
+    assert!(ids(&serve.claim("limit=10&lease=60")).is_empty());
+    assert_eq!(ids(&serve.get("/discord/failed?limit=5")), [2]);
 }
 
 #[test]

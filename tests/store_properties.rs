@@ -26,6 +26,9 @@ enum Operation {
     Claim {
         limit: i64,
         lease_seconds: u64,
+        /// Claimed as a dq from before the ready index does (a serve still running during an
+        /// upgrade): the leases and backoffs that ended stay set.
+        older: bool,
     },
     Processed(usize),
     Failed {
@@ -51,9 +54,12 @@ enum Operation {
 fn operation() -> impl Strategy<Value = Operation> {
     prop_oneof![
         (1usize..4).prop_map(Operation::Publish),
-        (1i64..5, 0u64..120).prop_map(|(limit, lease_seconds)| Operation::Claim {
-            limit,
-            lease_seconds
+        (1i64..5, 0u64..120, any::<bool>()).prop_map(|(limit, lease_seconds, older)| {
+            Operation::Claim {
+                limit,
+                lease_seconds,
+                older,
+            }
         }),
         any::<usize>().prop_map(Operation::Processed),
         (any::<usize>(), any::<bool>(), prop::option::of(0u64..300)).prop_map(
@@ -148,6 +154,79 @@ fn scanned_oldest_due_age(conn: &Connection, max_attempts: i64, now: DateTime<Ut
         })
 }
 
+/// Every due event's id, oldest first, as a scan in id order finds them.
+fn scanned_due(conn: &Connection, max_attempts: i64, now_ms: i64) -> Vec<i64> {
+    conn.prepare(
+        "SELECT id FROM events NOT INDEXED WHERE processed = 0 AND attempts < ?1
+            AND (next_attempt_ms IS NULL OR next_attempt_ms <= ?2)
+            AND (lease_until_ms IS NULL OR lease_until_ms <= ?2)
+         ORDER BY id",
+    )
+    .unwrap()
+    .query_map(params![max_attempts, now_ms], |row| row.get(0))
+    .unwrap()
+    .collect::<rusqlite::Result<_>>()
+    .unwrap()
+}
+
+/// Every dead letter's id, oldest first, as a scan finds them.
+fn scanned_failed(conn: &Connection, max_attempts: i64) -> Vec<i64> {
+    conn.prepare(
+        "SELECT id FROM events NOT INDEXED WHERE processed = 0 AND attempts >= ?1 ORDER BY id",
+    )
+    .unwrap()
+    .query_map([max_attempts], |row| row.get(0))
+    .unwrap()
+    .collect::<rusqlite::Result<_>>()
+    .unwrap()
+}
+
+/// When the next pending event is due (after `after`, if given), as a scan of every pending
+/// event finds it: the later of its backoff's and its lease's end, 0 with neither.
+fn scanned_next_due(conn: &Connection, max_attempts: i64, after: Option<i64>) -> Option<i64> {
+    conn.query_row(
+        "SELECT MIN(due) FROM (
+            SELECT MAX(COALESCE(next_attempt_ms, 0), COALESCE(lease_until_ms, 0)) AS due
+            FROM events NOT INDEXED WHERE processed = 0 AND attempts < ?1)
+         WHERE ?2 IS NULL OR due > ?2",
+        params![max_attempts, after],
+        |row| row.get(0),
+    )
+    .unwrap()
+}
+
+/// A claim as dq made it before the ready index (a serve still running while a newer dq
+/// migrates the file): the first due ids in id order, leased, and the leases and backoffs
+/// that ended left as they are. Returns the ids handed out.
+fn older_claim(
+    conn: &Connection,
+    max_attempts: i64,
+    limit: i64,
+    lease: Duration,
+    now_ms: i64,
+) -> Vec<i64> {
+    let due = "SELECT id FROM events WHERE processed = 0 AND attempts < ?1
+        AND (next_attempt_ms IS NULL OR next_attempt_ms <= ?2)
+        AND (lease_until_ms IS NULL OR lease_until_ms <= ?2)
+        ORDER BY id LIMIT ?3";
+    let until = now_ms + lease.as_millis() as i64;
+    let sql = if lease.is_zero() {
+        due.to_string()
+    } else {
+        format!("UPDATE events SET lease_until_ms = ?4 WHERE id IN ({due}) RETURNING id")
+    };
+    let mut parameters = vec![max_attempts, now_ms, limit];
+    if !lease.is_zero() {
+        parameters.push(until);
+    }
+    conn.prepare(&sql)
+        .unwrap()
+        .query_map(rusqlite::params_from_iter(parameters), |row| row.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
 fn counts(stats: &Stats) -> [i64; 6] {
     [
         stats.total,
@@ -186,7 +265,7 @@ fn check(operations: &[Operation]) -> Result<(), TestCaseError> {
     let mut store = Store::open(&path, policy, DEFAULT_BUSY_TIMEOUT).unwrap();
     // The same file seen with other max_attempts (each command may set its own), and as
     // the original Python system sees it.
-    let others: Vec<Store> = [1, 2, 4]
+    let mut others: Vec<Store> = [1, 2, 4]
         .into_iter()
         .map(|max_attempts| {
             let policy = Policy {
@@ -217,24 +296,26 @@ fn check(operations: &[Operation]) -> Result<(), TestCaseError> {
             Operation::Claim {
                 limit,
                 lease_seconds,
+                older,
             } => {
                 let lease = Duration::from_secs(lease_seconds);
-                let events = store.claim(Claim { limit, lease }, now).unwrap();
-                prop_assert!(events.len() as i64 <= limit);
-                for event in &events {
-                    let model = models.get_mut(&event.id).unwrap();
-                    prop_assert!(model.pending(max), "claimed a settled event {}", event.id);
+                let ids: Vec<i64> = if older {
+                    older_claim(&python, max, limit, lease, now_ms)
+                } else {
+                    let events = store.claim(Claim { limit, lease }, now).unwrap();
+                    events.into_iter().map(|event| event.id).collect()
+                };
+                prop_assert!(ids.len() as i64 <= limit);
+                for id in ids {
+                    let model = models.get_mut(&id).unwrap();
+                    prop_assert!(model.pending(max), "claimed a settled event {}", id);
                     prop_assert!(
                         !model.leased(now_ms),
                         "event {} handed out while another claimer holds it",
-                        event.id
+                        id
                     );
                     if let Some(due) = model.due_at {
-                        prop_assert!(
-                            due <= now_ms,
-                            "event {} handed out during its backoff",
-                            event.id
-                        );
+                        prop_assert!(due <= now_ms, "event {} handed out during its backoff", id);
                     }
                     model.due_at = None;
                     model.backoff_unknown = false;
@@ -401,9 +482,51 @@ fn check(operations: &[Operation]) -> Result<(), TestCaseError> {
         let now_ms = now.timestamp_millis();
         let stats = store.stats(now).unwrap();
         // The kept counts are exact: a full scan of the rows finds the same, for any
-        // max_attempts, and so does the oldest due event.
-        for store in std::iter::once(&store).chain(&others) {
+        // max_attempts, and so does the oldest due event. What the indexed reads find (the
+        // due events oldest first, the newest dead letters, the next due times) is what a
+        // scan in id order finds.
+        for store in std::iter::once(&mut store).chain(&mut others) {
             let max_attempts = store.policy().max_attempts;
+            let due = scanned_due(&python, max_attempts, now_ms);
+            for limit in [1, 2, 1000] {
+                let read: Vec<i64> = store
+                    .claim(
+                        Claim {
+                            limit,
+                            lease: Duration::ZERO,
+                        },
+                        now,
+                    )
+                    .unwrap()
+                    .into_iter()
+                    .map(|event| event.id)
+                    .collect();
+                let first = &due[..due.len().min(limit as usize)];
+                prop_assert_eq!(&read[..], first, "due with max_attempts {}", max_attempts);
+                let failed = scanned_failed(&python, max_attempts);
+                let newest = &failed[failed.len().saturating_sub(limit as usize)..];
+                let listed: Vec<i64> = store
+                    .failed(limit)
+                    .unwrap()
+                    .into_iter()
+                    .map(|event| event.id)
+                    .collect();
+                prop_assert_eq!(
+                    &listed[..],
+                    newest,
+                    "failed with max_attempts {}",
+                    max_attempts
+                );
+            }
+            let millis = |time: Option<DateTime<Utc>>| time.map(|time| time.timestamp_millis());
+            prop_assert_eq!(
+                millis(store.next_due().unwrap()),
+                scanned_next_due(&python, max_attempts, None)
+            );
+            prop_assert_eq!(
+                millis(store.next_due_after(now).unwrap()),
+                scanned_next_due(&python, max_attempts, Some(now_ms))
+            );
             let stats = store.stats(now).unwrap();
             prop_assert_eq!(
                 counts(&stats),
