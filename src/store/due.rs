@@ -192,19 +192,25 @@ fn attempt_counts(conn: &Connection, counts: Counts, max_attempts: i64) -> Resul
 /// [`attempt_counts`]' statement: ?1 is max_attempts, ?2 how many rows to read at most (one
 /// more than the counts, for the end).
 fn attempt_counts_sql(counts: Counts) -> String {
-    let (index, range) = match counts {
-        Counts::Ready => ("idx_ready", format!("{READY} AND attempts < ?1")),
+    // The next count's search has one lower bound, the count before it: with max_attempts as
+    // a second one, SQLite may seek to that instead and walk every event of the first count.
+    let (index, first, next) = match counts {
+        Counts::Ready => (
+            "idx_ready",
+            format!("{READY} AND attempts < ?1"),
+            format!("{READY} AND attempts > counts.attempts AND attempts < ?1"),
+        ),
         Counts::Dead => (
             "idx_processed",
             "processed = 0 AND attempts >= ?1".to_string(),
+            "processed = 0 AND attempts > counts.attempts".to_string(),
         ),
     };
     format!(
         "WITH RECURSIVE counts(attempts) AS (
-            SELECT MIN(attempts) FROM events INDEXED BY {index} WHERE {range}
+            SELECT MIN(attempts) FROM events INDEXED BY {index} WHERE {first}
             UNION ALL
-            SELECT (SELECT MIN(attempts) FROM events INDEXED BY {index}
-                    WHERE {range} AND attempts > counts.attempts)
+            SELECT (SELECT MIN(attempts) FROM events INDEXED BY {index} WHERE {next})
             FROM counts WHERE counts.attempts IS NOT NULL LIMIT ?2)
          SELECT attempts FROM counts WHERE attempts IS NOT NULL"
     )
@@ -437,6 +443,112 @@ mod tests {
             )],
             &[],
         );
+    }
+
+    /// A store whose oldest `head` events are dead letters (3 and 4 attempts), processed,
+    /// leased and waiting out a backoff (1 and 2 attempts), in turn, followed by the same 16
+    /// events in any case: due with 0, 1 and 2 attempts, two whose lease ended and two whose
+    /// backoff ended (as an older dq leaves them), and a dead letter. Returns it and the time
+    /// at which it is so.
+    fn crowded(head: usize) -> (Store, DateTime<Utc>) {
+        let mut store = store();
+        let ids = publish(&mut store, head + 16, at(0));
+        let (ended, later) = (at(5).timestamp_millis(), at(3600).timestamp_millis());
+        let tx = store.conn.unchecked_transaction().unwrap();
+        let shape =
+            |id: i64, processed: i64, attempts: i64, next: Option<i64>, lease: Option<i64>| {
+                tx.execute(
+                    "UPDATE events SET processed = ?2, attempts = ?3, next_attempt_ms = ?4,
+                    lease_until_ms = ?5 WHERE id = ?1",
+                    params![id, processed, attempts, next, lease],
+                )
+                .unwrap();
+            };
+        for (index, id) in ids[..head].iter().enumerate() {
+            match index % 6 {
+                0 => shape(*id, 0, 3, None, None),
+                1 => shape(*id, 0, 4, None, None),
+                2 => shape(*id, 1, 0, None, None),
+                3 => shape(*id, 0, 0, None, Some(later)),
+                4 => shape(*id, 0, 1, Some(later), None),
+                _ => shape(*id, 0, 2, Some(later), None),
+            }
+        }
+        for (index, id) in ids[head..].iter().enumerate() {
+            match index {
+                0..12 => shape(*id, 0, index as i64 % 3, None, None),
+                12 | 13 => shape(*id, 0, 0, None, Some(ended)),
+                14 => shape(*id, 0, 1, Some(ended), None),
+                _ => shape(*id, 0, 3, None, None),
+            }
+        }
+        tx.commit().unwrap();
+        (store, at(10))
+    }
+
+    /// How many steps SQLite's virtual machine takes to run `sql` to the end (rolled back):
+    /// the work it does, counted rather than timed, so a slow machine cannot change it.
+    fn steps(store: &Store, sql: &str, params: &[Value]) -> i32 {
+        let tx = store.conn.unchecked_transaction().unwrap();
+        let mut statement = tx.prepare(sql).unwrap();
+        let mut rows = statement.query(rusqlite::params_from_iter(params)).unwrap();
+        while rows.next().unwrap().is_some() {}
+        drop(rows);
+        statement.get_status(rusqlite::StatementStatus::VmStep)
+    }
+
+    #[test]
+    fn the_work_of_claims_and_reads_does_not_grow_with_the_events_they_pass() {
+        let work = |head: usize| -> Vec<(String, i32)> {
+            let (store, now) = crowded(head);
+            let max = store.policy.max_attempts;
+            let now_ms = now.timestamp_millis();
+            let due = due_ids(&store.conn, max, now_ms, 10).unwrap();
+            let mut leasing = due.params.clone();
+            leasing.push(0.into());
+            let newest = newest_failed(&store.conn, max, 10).unwrap().unwrap();
+            let counts = [max.into(), 10.into()];
+            [
+                ("read due", due_events_sql(&due, false), due.params.clone()),
+                ("lease due", due_events_sql(&due, true), leasing),
+                (
+                    "ready counts",
+                    attempt_counts_sql(Counts::Ready),
+                    counts.to_vec(),
+                ),
+                (
+                    "dead counts",
+                    attempt_counts_sql(Counts::Dead),
+                    counts.to_vec(),
+                ),
+                ("newest failed", newest.sql, newest.params),
+                (
+                    "next due",
+                    earliest_due_sql(),
+                    vec![max.into(), i64::MIN.into()],
+                ),
+                (
+                    "next due after",
+                    earliest_due_sql(),
+                    vec![max.into(), now_ms.into()],
+                ),
+                (
+                    "clear leases",
+                    CLEAR_ENDED_LEASES.into(),
+                    vec![now_ms.into()],
+                ),
+                (
+                    "clear backoffs",
+                    CLEAR_ENDED_BACKOFFS.into(),
+                    vec![now_ms.into()],
+                ),
+            ]
+            .into_iter()
+            .map(|(name, sql, params)| (name.to_string(), steps(&store, &sql, &params)))
+            .collect()
+        };
+        // 60 or 6,000 events to pass: the same work.
+        assert_eq!(work(60), work(6_000));
     }
 
     #[test]
