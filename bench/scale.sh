@@ -3,13 +3,20 @@
 #   1. the peak resident memory and time of one `dq publish batch` of all of them,
 #   2. how long `dq stats` and `dq stats --json` take (hyperfine),
 #   3. how long `GET /discord/stats` and `GET /discord/metrics` take (curl, new connection each),
-#   4. serve's resident memory idle, after one scrape, and after every worker has scraped.
+#   4. serve's resident memory idle, after one scrape, and after every worker has scraped,
+#   5. with the oldest tenth dead-lettered (a webhook deleted for a week) before the processed
+#      history and the newest 10,000 due: a claim (POST /discord/events/claim?lease=60),
+#      GET /discord/failed?limit=50 and dq stats, and the same reads in one process
+#      (examples/queue_bench.rs: built with dq, or QUEUE_BENCH names one built elsewhere),
+#   6. how long opening the file takes when it must build migration 6's index (idx_ready),
+#      with that shape and with every event pending (only for a build that has it).
 # The table is shaped like a long-lived queue: all but the newest 10,000 events processed; of
 # those, 1,000 dead-lettered, 500 leased, 500 waiting out a backoff, the rest due.
 #
 # Needs: bash 5, awk, python3, curl, wrk, hyperfine, sqlite3 and GNU time (/usr/bin/time -v).
 # Installs nothing. Builds dq in release mode unless DQ_BIN names a binary (so the same script
-# measures another build, for example DQ_BIN=/work/main/target/release/dq).
+# measures another build, for example DQ_BIN=/work/main/target/release/dq; QUEUE_BENCH=path adds
+# that build's examples/queue_bench to it).
 #
 # Usage: bench/scale.sh [EVENTS (default 1000000)]
 set -euo pipefail
@@ -19,9 +26,11 @@ events=${1:-1000000}
 for tool in awk python3 curl wrk hyperfine sqlite3 /usr/bin/time; do
     command -v "$tool" >/dev/null || { echo "bench/scale.sh needs $tool" >&2; exit 2; }
 done
+queue_bench=${QUEUE_BENCH:-}
 if [[ -z "${DQ_BIN:-}" ]]; then
-    cargo build --release --locked --quiet
+    cargo build --release --locked --quiet --bin dq --example queue_bench
     DQ_BIN=$PWD/target/release/dq
+    queue_bench=$PWD/target/release/examples/queue_bench
 fi
 
 work=$(mktemp -d)
@@ -94,14 +103,16 @@ echo "serve idle: RSS $(rss VmRSS)"
 auth="Authorization: Bearer $DQ_TOKEN"
 curl -fsS -H "$auth" "$url/discord/metrics" >/dev/null
 echo "serve after one scrape: RSS $(rss VmRSS)"
-# latency LABEL ROUTE: median and max of 20 requests, each on a new connection.
+load_average() { cut -d' ' -f1-3 /proc/loadavg; }
+# latency LABEL ROUTE [METHOD]: median and max of 20 requests, each on a new connection.
 latency() {
+    local method=${3:-GET}
     : >"$work/times"
     for _ in $(seq 20); do
-        curl -fsS -o /dev/null -w '%{time_total}\n' -H "$auth" "$url/discord/$2" >>"$work/times"
+        curl -fsS -X "$method" -o /dev/null -w '%{time_total}\n' -H "$auth" "$url/discord/$2" >>"$work/times"
     done
-    sort -n "$work/times" | awk -v label="$1" -v route="$2" '{ v[NR] = $1 * 1000 }
-        END { printf "%sGET /discord/%s: median %.1f ms, max %.1f ms over %d requests\n", label, route, (v[10] + v[11]) / 2, v[NR], NR }'
+    sort -n "$work/times" | awk -v label="$1" -v route="$2" -v method="$method" -v load="$(load_average)" '{ v[NR] = $1 * 1000 }
+        END { printf "%s%s /discord/%s: median %.1f ms, max %.1f ms over %d requests (load %s)\n", label, method, route, (v[10] + v[11]) / 2, v[NR], NR, load }'
 }
 latency "" stats
 latency "" metrics
@@ -127,4 +138,47 @@ hyperfine -N --warmup 2 --runs 10 --export-json "$work/pending.json" "$DQ_BIN --
 python3 -c "import json, sys; r = json.load(open(sys.argv[1]))['results'][0]; print(f'all {$events} pending: dq stats --json: median {r[\"median\"] * 1000:.1f} ms, max {r[\"max\"] * 1000:.1f} ms over {len(r[\"times\"])} runs')" "$work/pending.json"
 latency "all $events pending: " metrics
 echo "serve after that: RSS $(rss VmRSS), peak $(rss VmHWM)"
+
+# 5. Dead letters at the head: what a queue looks like after a webhook was deleted for a week
+# and nobody looked. Every claim, the dead-letter list and the oldest due event must find the
+# due events (the newest 10,000) without passing the 100,000 dead letters before them.
+dead=$(( events / 10 ))
+sqlite3 "$db" <<SQL
+.timeout 5000
+BEGIN;
+UPDATE events SET processed = 0, attempts = 3, next_attempt_ms = NULL, lease_until_ms = NULL,
+    last_attempt = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), error_message = '404: Unknown Webhook'
+    WHERE id <= $dead;
+UPDATE events SET processed = 1, attempts = 0, next_attempt_ms = NULL, lease_until_ms = NULL,
+    last_attempt = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+    WHERE id > $dead AND id <= $events - 10000;
+UPDATE events SET processed = 0, attempts = 0, next_attempt_ms = NULL, lease_until_ms = NULL
+    WHERE id > $events - 10000;
+COMMIT;
+SQL
+label="$dead dead letters at the head: "
+latency "$label" "events/claim?lease=60" POST
+latency "$label" "failed?limit=50"
+hyperfine -N --warmup 2 --runs 10 --export-json "$work/dead.json" "$DQ_BIN --db $db stats --json" >/dev/null
+python3 -c "import json, sys; r = json.load(open(sys.argv[1]))['results'][0]; print(f'$label' f'dq stats --json: median {r[\"median\"] * 1000:.1f} ms, max {r[\"max\"] * 1000:.1f} ms over {len(r[\"times\"])} runs (load $(load_average))')" "$work/dead.json"
+if [[ -n "$queue_bench" ]]; then
+    echo "${label}in one process (load $(load_average)):"
+    "$queue_bench" "$db" 100
+fi
+kill "$serve_pid"
+wait "$serve_pid" 2>/dev/null || true
+serve_pid=
+
+# 6. Migration 6 on this file: drop its index, step the schema back, and time the first open.
+# migrate SHAPE: one run of dq stats that builds the index again.
+migrate() {
+    sqlite3 "$db" ".timeout 5000" "DROP INDEX idx_ready;" "PRAGMA user_version = 5;"
+    /usr/bin/time -f '%e' -o "$work/migrate.txt" "$DQ_BIN" --db "$db" stats >/dev/null
+    echo "migration 6 (idx_ready) on $events events, $1: $(awk '{ printf "%.0f", $1 * 1000 }' "$work/migrate.txt") ms wall for the first dq stats (load $(load_average))"
+}
+if [[ $(sqlite3 "$db" "PRAGMA user_version") -ge 6 ]]; then
+    migrate "$(( dead + 10000 )) unprocessed"
+    sqlite3 "$db" ".timeout 5000" "UPDATE events SET processed = 0, attempts = 0, next_attempt_ms = NULL, lease_until_ms = NULL;"
+    migrate "all pending"
+fi
 echo "machine load while measuring: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
