@@ -38,7 +38,10 @@ pub(super) struct Ids {
 /// ordered by id reads each part lazily), so this reads about `limit` entries plus one per
 /// count. The rest are events whose lease or backoff has ended but is still set (a claim
 /// clears them; a read does not), found through the partial indexes that hold only events
-/// with a lease or a backoff, and sorted: few, since every claim clears them.
+/// with a lease or a backoff, and sorted: few while a consumer claims, since every claim
+/// clears them. While nobody claims they are the backoffs that ended since the last claim,
+/// all sorted by a read (100,000 of them: 10 ms to read one), until the next claim clears
+/// them, once (100,000: 0.2 s under the write lock).
 pub(super) fn due_ids(
     conn: &Connection,
     max_attempts: i64,
