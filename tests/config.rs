@@ -293,6 +293,23 @@ fn config_flag_is_global_and_beats_dq_config() {
 }
 
 #[test]
+fn a_relative_xdg_config_home_is_ignored_as_the_spec_says() {
+    let setup = Setup::new();
+    let home = setup.home.path().join("home");
+    let path = succeeds(
+        setup
+            .dq()
+            .env("XDG_CONFIG_HOME", "relative/config")
+            .env("HOME", &home)
+            .args(["config", "path"]),
+    );
+    assert_eq!(
+        path.trim(),
+        home.join(".config/dq/config.toml").to_str().unwrap()
+    );
+}
+
+#[test]
 fn a_missing_default_file_is_fine_and_a_missing_named_one_is_an_error() {
     let setup = Setup::new();
     let missing = setup.home.path().join("nope.toml");

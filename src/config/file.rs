@@ -109,8 +109,10 @@ pub fn locate(named: Option<(PathBuf, Origin)>) -> Option<(PathBuf, Origin)> {
         return Some((path, origin));
     }
     let non_empty = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty());
+    // The XDG base directory spec: a relative path in XDG_CONFIG_HOME is invalid, ignored.
     let config_home = non_empty("XDG_CONFIG_HOME")
         .map(PathBuf::from)
+        .filter(|path| path.is_absolute())
         .or_else(|| non_empty("HOME").map(|home| PathBuf::from(home).join(".config")))?;
     Some((config_home.join("dq").join("config.toml"), Origin::Default))
 }
