@@ -1,40 +1,72 @@
 #!/usr/bin/env bash
-# Claim-and-ack throughput of `dq serve` (release build) from one client: one keep-alive
-# connection (Python's http.client), each request waiting for the last, with a backlog of
-# 100,000 pending events:
-#   1. batches of 10: POST /discord/events/claim?limit=10, then one POST /discord/events/ack
-#      with the 10 (the issue's target: 10,000 events/s);
-#   2. one event per cycle, as consume did before: claim limit=1, POST /discord/events/{id}/processed
-#      (the issue measured 1,091 cycles/s for this before acks were durable);
-#   3. batches of 100;
-# and the floor every durable acknowledgement pays: one write + fdatasync of 4 KiB on the
-# same filesystem, timed from Python.
+# Claim-and-ack throughput of `dq serve` (release build) from one consumer: one keep-alive
+# connection, each request waiting for the last, in these modes:
+#   10      claim 10 (POST /discord/events/claim?limit=10&lease=60), then one
+#           POST /discord/events/ack with the 10 (the issue's target: 10,000 events/s);
+#   1       the same with batches of 1;
+#   single  claim 1, then POST /discord/events/{id}/processed, as consume did before the
+#           batch route (the issue measured 1,091 cycles/s for this before acks were durable);
+#   100     batches of 100;
+# each with two clients: Python's http.client (about 0.2 ms of its own per request) and
+# examples/ack_client.rs (dq consume's own client code, ureq; a few microseconds), each run on
+# a fresh copy of a database holding BACKLOG pending events (enough that no run empties it: a
+# run that does fails), the load average printed before each run (2 cores are shared here:
+# judge a figure with it). Then the floor every durable acknowledgement pays: one write +
+# fdatasync of 4 KiB on the same filesystem, timed from Python.
 # Needs: python3. Installs nothing.
-# Usage: bench/ack.sh [seconds per run, default 10]
+# Usage: bench/ack.sh [seconds per run, default 10] [modes, default "10 1 single 100"]
+#        BACKLOG=events (default 40,000 per second of a run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=${1:-10}
-cargo build --release --locked --quiet
+MODES=${2:-10 1 single 100}
+BACKLOG=${BACKLOG:-$((DURATION * 40000))}
+cargo build --release --locked --quiet --bin dq --example ack_client
 DQ=$PWD/target/release/dq
+CLIENT=$PWD/target/release/examples/ack_client
 WORK=$(mktemp -d "$PWD/target/bench-ack.XXXXXX")
 SERVE_PID=
-trap 'if [ -n "$SERVE_PID" ]; then kill "$SERVE_PID" 2>/dev/null || true; wait "$SERVE_PID" 2>/dev/null || true; fi; rm -rf "$WORK"' EXIT
-export DQ_DB=$WORK/events.db DQ_TOKEN=bench-token-0123456789abcdef
-unset DQ_NO_AUTH DQ_BIND
+stop_serve() {
+    if [ -n "$SERVE_PID" ]; then
+        kill -TERM "$SERVE_PID" 2>/dev/null || true
+        wait "$SERVE_PID" 2>/dev/null || true
+        SERVE_PID=
+    fi
+}
+trap 'stop_serve; rm -rf "$WORK"' EXIT
+unset DQ_CONFIG DQ_NO_AUTH DQ_BIND
+export XDG_CONFIG_HOME=$WORK/no-config DQ_TOKEN=bench-token-0123456789abcdef
 
-python3 -c 'import json
-for n in range(100000): print(json.dumps({"event_type": "cycle", "payload": {"n": n}}))' \
-    | "$DQ" publish batch >/dev/null
-"$DQ" serve --bind 127.0.0.1:0 >"$WORK/serve.out" 2>"$WORK/serve.err" &
-SERVE_PID=$!
-for _ in $(seq 100); do [ -s "$WORK/serve.out" ] && break; sleep 0.05; done
-URL=$(sed -n 's/^dq serve listening on //p' "$WORK/serve.out")
-echo "dq serve $("$DQ" --version | cut -d' ' -f2) at $URL on $(nproc) cores, database in $WORK"
+DQ_DB=$WORK/backlog.db python3 -c "import json, sys
+for n in range($BACKLOG): sys.stdout.write(json.dumps({'event_type': 'cycle', 'payload': {'n': n}}) + '\n')" \
+    | DQ_DB=$WORK/backlog.db "$DQ" publish batch >/dev/null
+echo "dq serve $("$DQ" --version | cut -d' ' -f2) on $(nproc) cores, $BACKLOG events pending at the start of each ${DURATION} s run"
 
-python3 - "$URL" "$DURATION" "$WORK" <<'PY'
+# start_serve: a fresh copy of the backlog, a serve on a free port; sets URL
+start_serve() {
+    rm -f "$WORK"/run.db*
+    # With its log, if the publish left one.
+    for file in "$WORK"/backlog.db*; do cp "$file" "${file/backlog.db/run.db}"; done
+    DQ_DB=$WORK/run.db "$DQ" serve --bind 127.0.0.1:0 >"$WORK/serve.out" 2>"$WORK/serve.err" &
+    SERVE_PID=$!
+    for _ in $(seq 100); do [ -s "$WORK/serve.out" ] && break; sleep 0.05; done
+    URL=$(sed -n 's/^dq serve listening on //p' "$WORK/serve.out")
+    [ -n "$URL" ] || { cat "$WORK/serve.err" >&2; exit 1; }
+}
+
+load() { cut -d' ' -f1 /proc/loadavg; }
+
+for MODE in $MODES; do
+    for KIND in python rust; do
+        start_serve
+        BEFORE=$(load)
+        if [ "$KIND" = rust ]; then
+            LINE=$("$CLIENT" "$URL" "$DURATION" "$MODE")
+        else
+            LINE=$(python3 - "$URL" "$DURATION" "$MODE" <<'PY'
 import http.client, json, os, statistics, sys, time, urllib.parse
-url, duration, work = urllib.parse.urlparse(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+url, duration, mode = urllib.parse.urlparse(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
 auth = {"Authorization": "Bearer " + os.environ["DQ_TOKEN"]}
 conn = http.client.HTTPConnection(url.hostname, url.port)
 
@@ -45,33 +77,46 @@ def call(method, path, body=None):
     assert answer.status == 200, (answer.status, data)
     return data
 
-def batches(size):
-    done, cycles, start = 0, 0, time.perf_counter()
-    while time.perf_counter() - start < duration:
-        events = call("POST", f"/discord/events/claim?limit={size}&lease=60")["events"]
-        acks = [{"id": event["id"], "status": "processed"} for event in events]
-        results = call("POST", "/discord/events/ack", json.dumps({"events": acks}))["results"]
+size = 1 if mode == "single" else int(mode)
+done, cycles, claims, acks = 0, 0, [], []
+start = time.perf_counter()
+while time.perf_counter() - start < duration:
+    asked = time.perf_counter()
+    events = call("POST", f"/discord/events/claim?limit={size}&lease=60")["events"]
+    claimed = time.perf_counter()
+    assert events, f"the backlog ran out after {done} events"
+    if mode == "single":
+        call("POST", f"/discord/events/{events[0]['id']}/processed")
+        done += 1
+    else:
+        body = json.dumps({"events": [{"id": event["id"], "status": "processed"} for event in events]})
+        results = call("POST", "/discord/events/ack", body)["results"]
         done += sum(result["status"] == "processed" for result in results)
-        cycles += 1
-    elapsed = time.perf_counter() - start
-    return done / elapsed, cycles / elapsed
+    acked = time.perf_counter()
+    claims.append(claimed - asked)
+    acks.append(acked - claimed)
+    cycles += 1
+elapsed = time.perf_counter() - start
 
-def singles():
-    cycles, start = 0, time.perf_counter()
-    while time.perf_counter() - start < duration:
-        event = call("POST", "/discord/events/claim?limit=1&lease=60")["events"][0]
-        call("POST", f"/discord/events/{event['id']}/processed")
-        cycles += 1
-    return cycles / (time.perf_counter() - start)
+def ms(times, share):
+    times = sorted(times)
+    return f"{times[round((len(times) - 1) * share)] * 1000:.2f} ms"
 
-events, cycles = batches(10)
-print(f"batches of 10 (claim 10, ack 10 in one request): {events:,.0f} events/s ({cycles:,.0f} cycles/s)")
-rate = singles()
-print(f"one event per cycle (claim 1, POST /discord/events/{{id}}/processed): {rate:,.0f} cycles/s (issue, before durable acks: 1,091)")
-events, cycles = batches(100)
-print(f"batches of 100: {events:,.0f} events/s ({cycles:,.0f} cycles/s)")
+what = ("one event per cycle (claim 1, POST /discord/events/{id}/processed)" if mode == "single"
+        else f"batches of {mode} (claim {mode}, ack {mode} in one request)")
+print(f"{what}: {done / elapsed:,.0f} events/s ({cycles / elapsed:,.0f} cycles/s); "
+      f"claim median {ms(claims, 0.5)} p99 {ms(claims, 0.99)}, ack median {ms(acks, 0.5)} p99 {ms(acks, 0.99)}")
+PY
+)
+        fi
+        echo "$KIND, load $BEFORE -> $(load): $LINE"
+        stop_serve
+    done
+done
 
-probe = os.path.join(work, "fsync-probe")
+python3 - "$WORK" <<'PY'
+import os, statistics, sys, time
+probe = os.path.join(sys.argv[1], "fsync-probe")
 fd = os.open(probe, os.O_WRONLY | os.O_CREAT, 0o600)
 times = []
 for n in range(200):
@@ -80,11 +125,7 @@ for n in range(200):
     os.fdatasync(fd)
     times.append((time.perf_counter() - start) * 1000)
 os.close(fd)
-os.unlink(probe)
 floor = statistics.median(times)
 print(f"floor: write + fdatasync of 4 KiB on this filesystem: median {floor:.2f} ms, "
       f"so at most {1000 / floor:,.0f} durable commits/s from one client")
 PY
-kill -TERM "$SERVE_PID"
-wait "$SERVE_PID" && echo "SIGTERM: exit 0"
-SERVE_PID=
