@@ -16,6 +16,7 @@ use chrono::Utc;
 use super::Log;
 use crate::server::Activity;
 use crate::store::{Claim, Store};
+use crate::watch::Interest;
 
 /// How long events must stay due, unclaimed, before the first ring: a consumer that is awake
 /// but between two claims (sending a message to Discord) usually takes them within this.
@@ -174,7 +175,10 @@ fn gap(rings: u32) -> Duration {
 /// Runs the rule until the process exits, calling `ring` when it says so.
 pub fn watch(store: &mut Store, activity: &Activity, log: &Log, ring: impl Fn()) {
     let watch = activity.watch().clone();
-    let mut changes = watch.changes();
+    // Held from before each look until its wait ends (a commit after the look ends the
+    // wait), and not while sleeping through a drain, when nobody needs the notifications.
+    let mut interest: Option<Interest> = None;
+    let mut changes = 0;
     let mut rule = WakeRule::default();
     let mut failing = false;
     let mut last_due = Due::Never;
@@ -185,10 +189,19 @@ pub fn watch(store: &mut Store, activity: &Activity, log: &Log, ring: impl Fn())
             // backlog), there is nothing to decide, and the queue is not read.
             if let Some(look) = rule.at_work(activity.claims_waiting(), activity.last_claim(), now)
             {
+                interest = None;
                 thread::sleep(look);
                 continue;
             }
         }
+        let held = match interest.take() {
+            Some(held) => held,
+            None => {
+                let held = watch.interest();
+                changes = held.changes();
+                held
+            }
+        };
         let due = match due(store, now) {
             Ok(due) => {
                 if failing {
@@ -223,17 +236,18 @@ pub fn watch(store: &mut Store, activity: &Activity, log: &Log, ring: impl Fn())
         last_due = due;
         if due == Due::Now {
             // Writes do not matter while events are due: the next look sees what they did.
+            drop(held);
             thread::sleep(step.look_again.unwrap_or(LOOK_WHILE_DUE));
-            changes = watch.changes();
             continue;
         }
         let seen = changes;
-        changes = watch.wait(seen, step.look_again.unwrap_or(IDLE_LOOK));
+        changes = held.wait(seen, step.look_again.unwrap_or(IDLE_LOOK));
         if changes != seen {
             rule.saw_claims(activity.claims_waiting(), Instant::now());
             thread::sleep(COALESCE);
-            changes = watch.changes();
+            changes = held.changes();
         }
+        interest = Some(held);
     }
 }
 

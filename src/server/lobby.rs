@@ -13,6 +13,7 @@ use super::Shared;
 use crate::api::{ErrorResponse, EventsQuery};
 use crate::store::Store;
 use crate::sync::{lock, wait};
+use crate::watch::Interest;
 
 /// A long poll parked until an event is due, its wait ends or the server stops.
 pub(super) struct Waiting {
@@ -27,11 +28,14 @@ pub(super) struct Waiting {
 /// first. Nothing here runs on a timer of its own: the lobby wakes when a long poll arrives,
 /// when the [`Watch`](crate::watch::Watch) says the database may have changed (then
 /// `PRAGMA data_version` tells whether another connection committed), when the next lease
-/// or backoff ends, when a wait runs out, and when the server stops.
+/// or backoff ends, when a wait runs out, and when the server stops. The lobby holds an
+/// [`Interest`] in the watch only while it holds long polls: with none parked (a consumer
+/// busy draining a backlog), the commits cost no notifications at all.
 pub(super) fn wait_in_lobby(shared: &Shared, mut store: Store) {
     let mut held: Vec<Waiting> = Vec::new();
     let mut version = store.data_version().ok();
-    let mut seen = shared.watch.changes();
+    let mut interest: Option<Interest> = None;
+    let mut seen = 0;
     let mut next_due: Option<Instant> = None;
     loop {
         let arrived = {
@@ -48,7 +52,10 @@ pub(super) fn wait_in_lobby(shared: &Shared, mut store: Store) {
                     lobby = wait(&shared.lobby_bell, lobby, None);
                     continue;
                 }
-                if shared.stopping.load(Ordering::SeqCst) || shared.watch.changes() != seen {
+                let changed = interest
+                    .as_ref()
+                    .is_some_and(|interest| interest.changes() != seen);
+                if shared.stopping.load(Ordering::SeqCst) || changed {
                     break;
                 }
                 let now = Instant::now();
@@ -68,7 +75,13 @@ pub(super) fn wait_in_lobby(shared: &Shared, mut store: Store) {
             }
             std::mem::take(&mut *lobby)
         };
-        seen = shared.watch.changes();
+        if !arrived.is_empty() && interest.is_none() {
+            // Before the arrivals' claims below: a commit after them is notified.
+            interest = Some(shared.watch.interest());
+        }
+        if let Some(interest) = &interest {
+            seen = interest.changes();
+        }
         let stopping = shared.stopping.load(Ordering::SeqCst);
         if held.is_empty() && arrived.is_empty() {
             continue;
@@ -112,6 +125,9 @@ pub(super) fn wait_in_lobby(shared: &Shared, mut store: Store) {
             }
         }
         held = kept;
+        if held.is_empty() {
+            interest = None;
+        }
         // An event due now that no waiter took (they asked for fewer attempts) changes only
         // with a commit, which the watch reports: only a future lease or backoff end is a
         // time to look again.

@@ -137,8 +137,9 @@ impl Source for Local {
     fn claim(&mut self, limit: i64, lease: Duration, wait: Duration) -> Result<Vec<Event>> {
         let deadline = Instant::now() + wait;
         loop {
-            // Read before looking, so a commit after the look still ends the sleep below.
-            let seen = self.watch.changes();
+            // Taken before looking, so a commit after the look still ends the sleep below.
+            let interest = self.watch.interest();
+            let seen = interest.changes();
             let now = Utc::now();
             // `next_due` only reads, so waiting costs no write lock.
             let next = self.store.next_due()?;
@@ -156,7 +157,7 @@ impl Source for Local {
                 .and_then(|due| (due - now).to_std().ok())
                 .filter(|until| !until.is_zero())
                 .unwrap_or(left);
-            self.watch.wait(seen, left.min(until_due));
+            interest.wait(seen, left.min(until_due));
         }
     }
 
