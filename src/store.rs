@@ -627,6 +627,8 @@ impl Store {
     /// back, and a batch costs one sync however many events it holds. Each acknowledgement
     /// is answered on its own, in order: `None` for an id that names no event, which spoils
     /// none of the others. An id given twice is applied twice (the second finds it done).
+    /// Consecutive deliveries are marked by one statement (a consumer acknowledges a
+    /// message's events together), failures one at a time.
     pub fn ack(&mut self, acks: &[(i64, Ack)], now: DateTime<Utc>) -> Result<Vec<Option<Acked>>> {
         let policy = self.policy;
         self.durably(|store| {
@@ -634,19 +636,26 @@ impl Store {
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .context("locking the database to acknowledge events")?;
-            let outcomes = acks
-                .iter()
-                .map(|(id, ack)| match ack {
-                    Ack::Processed => mark_processed_in(&tx, *id, now),
-                    Ack::Failed(failure) => {
-                        let marked = mark_failed_in(&tx, &policy, *id, failure, now)?;
-                        Ok(marked.map(|marked| Acked {
-                            marked,
-                            created_at: None,
-                        }))
-                    }
-                })
-                .collect::<Result<Vec<Option<Acked>>>>()?;
+            let mut outcomes = Vec::with_capacity(acks.len());
+            let mut rest = acks;
+            while let Some(((id, ack), after)) = rest.split_first() {
+                if let Ack::Failed(failure) = ack {
+                    let marked = mark_failed_in(&tx, &policy, *id, failure, now)?;
+                    outcomes.push(marked.map(|marked| Acked {
+                        marked,
+                        created_at: None,
+                    }));
+                    rest = after;
+                    continue;
+                }
+                let run = rest
+                    .iter()
+                    .take_while(|(_, ack)| *ack == Ack::Processed)
+                    .count();
+                let ids: Vec<i64> = rest[..run].iter().map(|(id, _)| *id).collect();
+                outcomes.extend(mark_processed_in(&tx, &ids, now)?);
+                rest = &rest[run..];
+            }
             tx.commit().context("committing the acknowledgements")?;
             Ok(outcomes)
         })
@@ -903,32 +912,68 @@ impl Store {
 /// Rows a cleanup reads per transaction.
 const CLEANUP_CHUNK: i64 = 1000;
 
-/// Marks one event delivered inside `tx`; `None` if there is no such event.
-fn mark_processed_in(tx: &Connection, id: i64, now: DateTime<Utc>) -> Result<Option<Acked>> {
-    let created: Option<String> = tx
-        .prepare_cached(
-            "UPDATE events SET processed = 1, last_attempt = ?2, lease_until_ms = NULL,
-                next_attempt_ms = NULL
-             WHERE id = ?1 AND processed = 0
-             RETURNING created_at",
+/// Marks the events whose ids are in the JSON array ?1 delivered at ?2. NOT INDEXED: each id
+/// is looked up by rowid; left to itself, SQLite reads `processed = 0` through idx_processed
+/// and tests every unprocessed event against the list.
+const MARK_PROCESSED: &str = "UPDATE events NOT INDEXED SET processed = 1, last_attempt = ?2,
+        lease_until_ms = NULL, next_attempt_ms = NULL
+    WHERE id IN (SELECT value FROM json_each(?1)) AND processed = 0
+    RETURNING id, created_at";
+
+/// Marks events delivered inside `tx`, in one statement, and answers for each id in order:
+/// `None` if there is no such event. An id given twice is marked by its first mention; the
+/// later ones find it already processed.
+fn mark_processed_in(
+    tx: &Connection,
+    ids: &[i64],
+    now: DateTime<Utc>,
+) -> Result<Vec<Option<Acked>>> {
+    let list = serde_json::to_string(ids).context("listing the events")?;
+    let mut marked: Vec<(i64, Option<DateTime<Utc>>)> = tx
+        .prepare_cached(MARK_PROCESSED)?
+        .query_map(params![list, format_timestamp(now)], |row| {
+            Ok((row.get(0)?, parse_timestamp(&text(row, 1)?)))
+        })?
+        .collect::<rusqlite::Result<_>>()
+        .context("marking events processed")?;
+    let unmarked: Vec<i64> = ids
+        .iter()
+        .copied()
+        .filter(|id| !marked.iter().any(|(marked, _)| marked == id))
+        .collect();
+    // Only for ids that were not pending: already processed, or no such event.
+    let existing: Vec<i64> = if unmarked.is_empty() {
+        Vec::new()
+    } else {
+        tx.prepare_cached(
+            "SELECT id FROM events NOT INDEXED WHERE id IN (SELECT value FROM json_each(?1))",
         )?
-        .query_row(params![id, format_timestamp(now)], |row| text(row, 0))
-        .optional()
-        .context("marking the event processed")?;
-    if let Some(created) = created {
-        return Ok(Some(Acked {
-            marked: Marked::Processed,
-            created_at: parse_timestamp(&created),
+        .query_map(
+            [serde_json::to_string(&unmarked).context("listing the events")?],
+            |row| row.get(0),
+        )?
+        .collect::<rusqlite::Result<_>>()
+        .context("looking up the events")?
+    };
+    let mut outcomes = Vec::with_capacity(ids.len());
+    let mut marked_now = Vec::with_capacity(marked.len());
+    for id in ids {
+        if let Some(index) = marked.iter().position(|(marked, _)| marked == id) {
+            let (_, created_at) = marked.swap_remove(index);
+            marked_now.push(*id);
+            outcomes.push(Some(Acked {
+                marked: Marked::Processed,
+                created_at,
+            }));
+            continue;
+        }
+        let exists = existing.contains(id) || marked_now.contains(id);
+        outcomes.push(exists.then_some(Acked {
+            marked: Marked::AlreadyProcessed,
+            created_at: None,
         }));
     }
-    let exists: bool = tx
-        .prepare_cached("SELECT EXISTS(SELECT 1 FROM events WHERE id = ?1)")?
-        .query_row([id], |row| row.get(0))
-        .context("looking up the event")?;
-    Ok(exists.then_some(Acked {
-        marked: Marked::AlreadyProcessed,
-        created_at: None,
-    }))
+    Ok(outcomes)
 }
 
 /// Records one failed attempt inside `tx` (see [`Store::mark_failed`]); `None` if there is
@@ -1309,6 +1354,65 @@ mod tests {
             (1, 1, 1, 0)
         );
         assert!(store.ack(&[], at(2)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn deliveries_acknowledged_together_are_answered_in_order_once_each() {
+        let mut store = store();
+        let ids = publish(&mut store, 3, at(0));
+        store.claim(lease(60, 3), at(0)).unwrap();
+        let (a, b, c) = (ids[0], ids[1], ids[2]);
+        let outcomes = store
+            .ack(
+                &[
+                    (a, Ack::Processed),
+                    (a, Ack::Processed),
+                    (999, Ack::Processed),
+                    (b, Ack::Processed),
+                    (c, Ack::Failed(retryable("503"))),
+                    (c, Ack::Processed),
+                    (a, Ack::Processed),
+                ],
+                at(1),
+            )
+            .unwrap();
+        let marked: Vec<Option<(Marked, Option<DateTime<Utc>>)>> = outcomes
+            .iter()
+            .map(|acked| acked.map(|acked| (acked.marked, acked.created_at)))
+            .collect();
+        let done = Some((Marked::AlreadyProcessed, None));
+        assert_eq!(
+            marked,
+            [
+                Some((Marked::Processed, Some(at(0)))),
+                done,
+                None,
+                Some((Marked::Processed, Some(at(0)))),
+                Some((Marked::WillRetry, None)),
+                Some((Marked::Processed, Some(at(0)))),
+                done,
+            ]
+        );
+        assert_eq!(store.stats(at(1)).unwrap().processed, 3);
+        assert_eq!(store.get(c).unwrap().unwrap().attempts, 1);
+    }
+
+    #[test]
+    fn marking_deliveries_looks_each_id_up_by_rowid() {
+        let store = store();
+        let plan: Vec<String> = store
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {MARK_PROCESSED}"))
+            .unwrap()
+            .query_map(params!["[1, 2]", "now"], |row| row.get(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            plan.iter().any(|step| step.contains("INTEGER PRIMARY KEY")),
+            "{plan:?}"
+        );
+        assert!(!plan.iter().any(|step| step.contains("idx_")), "{plan:?}");
     }
 
     #[test]
