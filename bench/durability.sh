@@ -5,7 +5,8 @@
 #     `POST /discord/events/{id}/processed` and 20 `.../failed`;
 #   - in the trace, on the worker thread that wrote each answer, checks that since its
 #     previous answer it wrote to the database's WAL (pwrite64) and then synced it
-#     (fdatasync/fsync returning 0), before the first byte of this answer went out;
+#     (fdatasync/fsync returning 0), before the first byte of this answer went out (an answer
+#     is one write, or for a claim two: its head, then its body);
 #   - claims are the control: they commit with synchronous=NORMAL, so no sync may precede
 #     their answers (otherwise the check would prove nothing).
 # What this proves: the kernel reported the WAL frames of every acknowledgement's commit as
@@ -39,7 +40,7 @@ python3 -c 'import json
 for n in range(540): print(json.dumps({"event_type": "custom", "payload": {"n": n}}))' \
     | "$DQ" publish batch >/dev/null
 
-strace -f -qq -tt -y -s 96 -e trace=pwrite64,write,writev,sendto,sendmsg,fsync,fdatasync \
+strace -f -qq -tt -y -s 400 -e trace=pwrite64,write,writev,sendto,sendmsg,fsync,fdatasync \
     -o "$WORK/trace" "$DQ" serve --bind 127.0.0.1:0 --workers 2 >"$WORK/serve.out" 2>"$WORK/serve.err" &
 SERVE_PID=$!
 for _ in $(seq 200); do [ -s "$WORK/serve.out" ] && break; sleep 0.05; done
@@ -80,6 +81,15 @@ state = {}
 answers = {"ack": [], "processed": [], "failed": [], "claim": []}
 pending_head = {}
 line_re = re.compile(r'^(\d+)\s+\S+\s+(\w+)\((\d+)<([^>]*)>(.*)$')
+def classify(body, synced):
+    if '"results"' in body:
+        answers["ack"].append(synced)
+    elif '"status":"processed"' in body:
+        answers["processed"].append(synced)
+    elif '"status":"failed"' in body:
+        answers["failed"].append(synced)
+    elif '"count"' in body:
+        answers["claim"].append(synced)
 for line in open(sys.argv[1], errors="replace"):
     match = line_re.match(line)
     if not match:
@@ -94,19 +104,17 @@ for line in open(sys.argv[1], errors="replace"):
         if thread["wal_written"]:
             thread["synced"] = True
     elif call in ("write", "writev", "sendto", "sendmsg") and ("TCP" in target or "socket" in target):
+        # An answer is one write (head and body), or two (a claim's: the head, then the body).
         if '"HTTP/1.1 200' in rest:
-            pending_head[pid] = thread["synced"]
+            synced = thread["synced"]
             thread["wal_written"] = thread["synced"] = False
+            body = rest.split("\\r\\n\\r\\n", 1)[1] if "\\r\\n\\r\\n" in rest else ""
+            if body.startswith("{"):
+                classify(body, synced)
+            else:
+                pending_head[pid] = synced
         elif pid in pending_head:
-            synced = pending_head.pop(pid)
-            if '"results"' in rest:
-                answers["ack"].append(synced)
-            elif '"status":"processed"' in rest:
-                answers["processed"].append(synced)
-            elif '"status":"failed"' in rest:
-                answers["failed"].append(synced)
-            elif '"count"' in rest:
-                answers["claim"].append(synced)
+            classify(rest, pending_head.pop(pid))
 ok = True
 for route, expected, wanted in [("ack", True, 50), ("processed", True, 20), ("failed", True, 20), ("claim", False, 51)]:
     seen = answers[route]

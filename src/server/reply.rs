@@ -37,7 +37,8 @@ impl Reply {
 }
 
 /// Sends an answer; if the client is gone, the events it would have carried are released.
-#[allow(clippy::too_many_arguments)]
+/// Only an answer that carries claimed events needs to know (see [`Delivery`]); any other goes
+/// out in one write.
 pub(super) fn answer(
     shared: &Shared,
     store: &mut Store,
@@ -47,7 +48,12 @@ pub(super) fn answer(
     body: Vec<u8>,
     claimed: &[i64],
 ) {
-    if send(request, status, content_type, body, None).is_err()
+    let delivery = if claimed.is_empty() {
+        Delivery::Once
+    } else {
+        Delivery::NoticingGone
+    };
+    if send_with(request, status, content_type, body, None, delivery).is_err()
         && !claimed.is_empty()
         && store.release(claimed).is_ok()
     {
@@ -91,15 +97,36 @@ pub(super) fn mark_reply(id: i64, status: &str) -> Reply {
     )
 }
 
-/// Writes the response. The head and the body go out in two writes, so a client that has
-/// gone away shows up as an error on the second (its kernel has answered the first with a
-/// reset by then, at least on a local network); tiny_http's own `respond` hides such errors.
+/// How an answer is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Delivery {
+    /// Head and body in one write (one system call, one segment).
+    Once,
+    /// The head and the body in two writes, so a client that has gone away shows up as an
+    /// error on the second (its kernel has answered the first with a reset by then, at least
+    /// on a local network): for an answer whose events must be released if it is not read.
+    NoticingGone,
+}
+
+/// Writes a response in one write (an error, a mark, a publish: nothing to take back if the
+/// client is gone). tiny_http's own `respond` hides write errors; this returns them.
 pub(super) fn send(
     request: Request,
     status: u16,
     content_type: &str,
     body: Vec<u8>,
     extra: Option<(&str, &str)>,
+) -> io::Result<()> {
+    send_with(request, status, content_type, body, extra, Delivery::Once)
+}
+
+fn send_with(
+    request: Request,
+    status: u16,
+    content_type: &str,
+    body: Vec<u8>,
+    extra: Option<(&str, &str)>,
+    delivery: Delivery,
 ) -> io::Result<()> {
     let mut response = Response::from_data(body).with_status_code(status);
     for (name, value) in [("Content-Type", content_type), ("Server", "dq")]
@@ -119,10 +146,13 @@ pub(super) fn send(
         head_only,
         None,
     )?;
-    let split = bytes
-        .windows(4)
-        .position(|window| window == b"\r\n\r\n")
-        .map_or(bytes.len(), |end| end + 4);
+    let split = match delivery {
+        Delivery::Once => bytes.len(),
+        Delivery::NoticingGone => bytes
+            .windows(4)
+            .position(|window| window == b"\r\n\r\n")
+            .map_or(bytes.len(), |end| end + 4),
+    };
     let (head, rest) = bytes.split_at(split);
     let mut writer = request.into_writer();
     writer.write_all(head)?;
