@@ -10,10 +10,13 @@
 //! the source next fails to answer (it may come back upgraded).
 
 use std::io::Read;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Result};
 use serde::de::DeserializeOwned;
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 use crate::api::{
     self, AckEvent, AckRequest, AckResponse, AckStatus, EventsQuery, EventsResponse, FailedBody,
@@ -94,7 +97,7 @@ impl Reply {
 /// root certificates are the largest part of an agent) shared by every source, with room
 /// for `sources` idle connections, one per source between its requests.
 pub fn agent(sources: usize) -> ureq::Agent {
-    ureq::Agent::config_builder()
+    let config = ureq::Agent::config_builder()
         .http_status_as_error(false)
         // A redirect is a login page in front of a private port: report it, do not follow.
         .max_redirects(0)
@@ -107,8 +110,47 @@ pub fn agent(sources: usize) -> ureq::Agent {
         .input_buffer_size(BUFFER_BYTES)
         .output_buffer_size(BUFFER_BYTES)
         .user_agent(format!("dq/{}", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into()
+        .build();
+    ureq::Agent::with_parts(config, DefaultConnector::default(), AddressFirst::default())
+}
+
+/// ureq resolves the host before every request, kept-alive connection or not, and with a
+/// timeout set (every request here has one) it does so on a new thread, to give up on a slow
+/// lookup: a thread per claim and per acknowledgement, even for a source at an IP address,
+/// which needs no lookup at all. An address is used as it is; a name goes to ureq's resolver.
+#[derive(Debug, Default)]
+struct AddressFirst(DefaultResolver);
+
+impl Resolver for AddressFirst {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let address = uri.authority().and_then(|authority| {
+            let host = authority.host();
+            let host = host
+                .strip_prefix('[')
+                .and_then(|host| host.strip_suffix(']'))
+                .unwrap_or(host);
+            let ip: IpAddr = host.parse().ok()?;
+            let port = authority.port_u16().or(match uri.scheme_str() {
+                Some("http") => Some(80),
+                Some("https") => Some(443),
+                _ => None,
+            })?;
+            Some(SocketAddr::new(ip, port))
+        });
+        match address {
+            Some(address) => {
+                let mut addresses = self.empty();
+                addresses.push(address);
+                Ok(addresses)
+            }
+            None => self.0.resolve(uri, config, timeout),
+        }
+    }
 }
 
 impl HttpSource {
@@ -584,6 +626,33 @@ pub fn parse_header(text: &str) -> Result<(String, String), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_source_at_an_address_is_not_looked_up_and_a_name_is() {
+        let config = ureq::config::Config::default();
+        let resolve = |url: &str| -> Vec<SocketAddr> {
+            let uri: ureq::http::Uri = url.parse().unwrap();
+            AddressFirst::default()
+                .resolve(&uri, &config, NextTimeout::default())
+                .unwrap()
+                .to_vec()
+        };
+        for (url, address) in [
+            ("http://127.0.0.1:8080/discord", "127.0.0.1:8080"),
+            ("https://10.0.0.1/discord", "10.0.0.1:443"),
+            ("http://[::1]/discord", "[::1]:80"),
+        ] {
+            assert_eq!(
+                resolve(url),
+                [address.parse::<SocketAddr>().unwrap()],
+                "{url}"
+            );
+        }
+        // A name is resolved by ureq (localhost needs no network).
+        assert!(resolve("http://localhost:8080/")
+            .iter()
+            .all(|address| address.ip().is_loopback() && address.port() == 8080));
+    }
 
     #[test]
     fn headers_are_name_colon_value() {
