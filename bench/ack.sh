@@ -16,6 +16,7 @@
 # Needs: python3. Installs nothing.
 # Usage: bench/ack.sh [seconds per run, default 10] [modes, default "10 1 single 100"]
 #        BACKLOG=events (default 40,000 per second of a run)
+#        DQ=path/to/another/dq (a build to compare with; default: this tree's release build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,7 +24,7 @@ DURATION=${1:-10}
 MODES=${2:-10 1 single 100}
 BACKLOG=${BACKLOG:-$((DURATION * 40000))}
 cargo build --release --locked --quiet --bin dq --example ack_client
-DQ=$PWD/target/release/dq
+DQ=${DQ:-$PWD/target/release/dq}
 CLIENT=$PWD/target/release/examples/ack_client
 WORK=$(mktemp -d "$PWD/target/bench-ack.XXXXXX")
 SERVE_PID=
