@@ -10,10 +10,11 @@
 # each with two clients: Python's http.client (about 0.2 ms of its own per request) and
 # examples/ack_client.rs (dq consume's own client code, ureq; a few microseconds), each run on
 # a fresh copy of a database holding BACKLOG pending events (enough that no run empties it: a
-# run that does fails), the load average printed before each run (2 cores are shared here:
-# judge a figure with it). Then the floor every durable acknowledgement pays: one write +
+# run that does fails), the load average printed before and after each run (2 cores are shared
+# here: judge a figure with it), and serve's CPU time per cycle (utime + stime from
+# /proc/PID/stat: what serve spends, whatever the client and the other processes do). Then the floor every durable acknowledgement pays: one write +
 # fdatasync of 4 KiB on the same filesystem, timed from Python.
-# Needs: python3. Installs nothing.
+# Needs: python3, Linux /proc, getconf. Installs nothing.
 # Usage: bench/ack.sh [seconds per run, default 10] [modes, default "10 1 single 100"]
 #        BACKLOG=events (default 40,000 per second of a run)
 #        DQ=path/to/another/dq (a build to compare with; default: this tree's release build)
@@ -57,11 +58,14 @@ start_serve() {
 }
 
 load() { cut -d' ' -f1 /proc/loadavg; }
+# serve's CPU so far (utime + stime), in clock ticks
+ticks() { awk '{print $14 + $15}' "/proc/$SERVE_PID/stat"; }
 
 for MODE in $MODES; do
     for KIND in python rust; do
         start_serve
         BEFORE=$(load)
+        TICKS=$(ticks)
         if [ "$KIND" = rust ]; then
             LINE=$("$CLIENT" "$URL" "$DURATION" "$MODE")
         else
@@ -110,7 +114,11 @@ print(f"{what}: {done / elapsed:,.0f} events/s ({cycles / elapsed:,.0f} cycles/s
 PY
 )
         fi
-        echo "$KIND, load $BEFORE -> $(load): $LINE"
+        TICKS=$(( $(ticks) - TICKS ))
+        CYCLES=$(echo "$LINE" | sed -n 's/.*(\([0-9,]*\) cycles\/s).*/\1/p' | tr -d ,)
+        CPU=$(awk -v ticks="$TICKS" -v hz="$(getconf CLK_TCK)" -v cycles="$CYCLES" -v seconds="$DURATION" \
+            'BEGIN { printf "%.0f", ticks / hz * 1e6 / (cycles * seconds) }')
+        echo "$KIND, load $BEFORE -> $(load): $LINE; serve CPU ${CPU} us per cycle"
         stop_serve
     done
 done
