@@ -395,6 +395,13 @@ fn spawn(body: impl FnOnce() + Send + 'static) -> io::Result<()> {
 mod tests {
     use super::*;
 
+    /// A watch on `events.db` in a new directory.
+    fn watched() -> (tempfile::TempDir, Watch) {
+        let dir = tempfile::tempdir().unwrap();
+        let watch = Watch::start(&dir.path().join("events.db"));
+        (dir, watch)
+    }
+
     fn counting(watch: &Watch) -> Arc<Mutex<u64>> {
         let rung = Arc::new(Mutex::new(0));
         let counted = Arc::clone(&rung);
@@ -404,9 +411,7 @@ mod tests {
 
     #[test]
     fn a_write_to_the_database_or_its_log_is_noticed_and_others_are_not() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("events.db");
-        let watch = Watch::start(&db);
+        let (dir, watch) = watched();
         assert_eq!(watch.mode(), &Mode::Inotify);
         let rung = counting(&watch);
         let interest = watch.interest();
@@ -428,9 +433,7 @@ mod tests {
 
     #[test]
     fn nothing_is_notified_while_nobody_is_interested() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("events.db");
-        let watch = Watch::start(&db);
+        let (dir, watch) = watched();
         let rung = counting(&watch);
         for _ in 0..20 {
             std::fs::write(dir.path().join("events.db-wal"), "x").unwrap();
@@ -453,9 +456,7 @@ mod tests {
 
     #[test]
     fn a_write_just_before_interest_still_wakes_the_waiter() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("events.db");
-        let watch = Watch::start(&db);
+        let (dir, watch) = watched();
         // Someone interested earlier, so the watcher is reading when the write comes, then
         // not: the write is read while nobody is interested and must not be lost.
         drop(watch.interest());
