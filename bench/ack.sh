@@ -16,14 +16,14 @@
 # fdatasync of 4 KiB on the same filesystem, timed from Python.
 # Needs: python3, Linux /proc, getconf. Installs nothing.
 # Usage: bench/ack.sh [seconds per run, default 10] [modes, default "10 1 single 100"]
-#        BACKLOG=events (default 40,000 per second of a run)
+#        BACKLOG=events (default 60,000 per second of a run)
 #        DQ=path/to/another/dq (a build to compare with; default: this tree's release build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=${1:-10}
 MODES=${2:-10 1 single 100}
-BACKLOG=${BACKLOG:-$((DURATION * 40000))}
+BACKLOG=${BACKLOG:-$((DURATION * 60000))}
 cargo build --release --locked --quiet --bin dq --example ack_client
 DQ=${DQ:-$PWD/target/release/dq}
 CLIENT=$PWD/target/release/examples/ack_client
@@ -43,13 +43,16 @@ export XDG_CONFIG_HOME=$WORK/no-config DQ_TOKEN=bench-token-0123456789abcdef
 DQ_DB=$WORK/backlog.db python3 -c "import json, sys
 for n in range($BACKLOG): sys.stdout.write(json.dumps({'event_type': 'cycle', 'payload': {'n': n}}) + '\n')" \
     | DQ_DB=$WORK/backlog.db "$DQ" publish batch >/dev/null
+sync "$WORK"/backlog.db*
 echo "dq serve $("$DQ" --version | cut -d' ' -f2) on $(nproc) cores, $BACKLOG events pending at the start of each ${DURATION} s run"
 
 # start_serve: a fresh copy of the backlog, a serve on a free port; sets URL
 start_serve() {
     rm -f "$WORK"/run.db*
-    # With its log, if the publish left one.
+    # With its log, if the publish left one; synced, so that writing the copy back does not
+    # compete with the run's own syncs (the first runs measured that, not serve).
     for file in "$WORK"/backlog.db*; do cp "$file" "${file/backlog.db/run.db}"; done
+    sync "$WORK"/run.db*
     DQ_DB=$WORK/run.db "$DQ" serve --bind 127.0.0.1:0 >"$WORK/serve.out" 2>"$WORK/serve.err" &
     SERVE_PID=$!
     for _ in $(seq 100); do [ -s "$WORK/serve.out" ] && break; sleep 0.05; done
