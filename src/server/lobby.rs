@@ -76,7 +76,8 @@ pub(super) fn wait_in_lobby(shared: &Shared, mut store: Store) {
             std::mem::take(&mut *lobby)
         };
         if !arrived.is_empty() && interest.is_none() {
-            // Before the arrivals' claims below: a commit after them is notified.
+            // Taken before the arrivals' claims below, so that a commit they miss (one not
+            // yet visible, or one after) is notified.
             interest = Some(shared.watch.interest());
         }
         if let Some(interest) = &interest {
