@@ -322,10 +322,7 @@ impl Schedule {
 /// The wait before the next try after `tries` failed ones: 1, 2, 4, ... s, at most
 /// `LAST_RETRY` and at most the heartbeat.
 fn retry_after(tries: u32, every: Duration) -> Duration {
-    let doublings = tries.saturating_sub(1).min(16);
-    (Duration::from_secs(1) * 2u32.pow(doublings))
-        .min(LAST_RETRY)
-        .min(every)
+    super::doubling(Duration::from_secs(1), tries, LAST_RETRY).min(every)
 }
 
 #[cfg(test)]

@@ -117,6 +117,13 @@ impl Bell {
     }
 }
 
+/// `first` doubled after each of the `count - 1` before it, at most `last`: the announcer's
+/// growing gaps (the wake's rings, the retries of a failing consumer).
+fn doubling(first: Duration, count: u32, last: Duration) -> Duration {
+    let doublings = count.saturating_sub(1).min(16);
+    first.saturating_mul(2u32.pow(doublings)).min(last)
+}
+
 fn spawn(name: &str, body: impl FnOnce() + Send + 'static) -> Result<()> {
     thread::Builder::new()
         .name(name.into())

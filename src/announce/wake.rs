@@ -168,8 +168,7 @@ impl WakeRule {
 
 /// The gap after the `rings`th ring: 5, 10, 20, 40, then 60 s.
 fn gap(rings: u32) -> Duration {
-    let doublings = rings.saturating_sub(1).min(8);
-    (FIRST_GAP * 2u32.pow(doublings)).min(LAST_GAP)
+    super::doubling(FIRST_GAP, rings, LAST_GAP)
 }
 
 /// Runs the rule until the process exits, calling `ring` when it says so.
