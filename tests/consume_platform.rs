@@ -11,6 +11,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::json;
+use support::codespace::Codespace;
 use support::consume::request;
 use support::discord::FakeDiscord;
 use support::platform::Platform;
@@ -20,52 +21,14 @@ use support::TempDb;
 const KEY: &str = "platform-announce-key-0123456789";
 const DELIVERY: Duration = Duration::from_secs(30);
 
-/// A Codespace: a database and the `dq serve` in front of it, with a generated token.
-struct Codespace {
-    db: TempDb,
-    serve: Serve,
-    name: String,
-}
-
-impl Codespace {
-    fn start(name: &str) -> Codespace {
-        let db = TempDb::new();
-        let serve = Serve::start(&db, &[]);
-        assert!(serve.token.as_ref().is_some_and(|token| token.len() >= 32));
-        Codespace {
-            db,
-            serve,
-            name: name.into(),
-        }
-    }
-
-    fn token(&self) -> String {
-        self.serve.token.clone().unwrap()
-    }
-
-    fn announcement(&self) -> String {
-        json!({
-            "url": format!("http://{}", self.serve.addr),
-            "token": self.token(),
-            "name": self.name,
-        })
-        .to_string()
-    }
-
-    /// Publishes `count` events whose payload says where they come from.
-    fn publish(&self, count: usize, round: usize) {
-        let lines: String = (0..count)
-            .map(|n| {
-                let payload = json!({"from": self.name, "round": round, "n": n});
-                format!(
-                    "{}\n",
-                    json!({"event_type": "job_done", "payload": payload})
-                )
-            })
-            .collect();
-        let output = support::run_with_stdin(self.db.dq().args(["publish", "batch"]), lines);
-        assert!(output.status.success(), "{output:?}");
-    }
+/// The announcement `dq serve --announce` would send for `codespace`.
+fn announcement(codespace: &Codespace) -> String {
+    json!({
+        "url": format!("http://{}", codespace.serve.addr),
+        "token": codespace.token(),
+        "name": codespace.name,
+    })
+    .to_string()
 }
 
 fn announce(platform: &Platform, codespace: &Codespace, key: &str) -> support::serve::Answer {
@@ -75,7 +38,7 @@ fn announce(platform: &Platform, codespace: &Codespace, key: &str) -> support::s
         "POST",
         "/sources",
         &[("Authorization", &auth)],
-        Some(&codespace.announcement()),
+        Some(&announcement(codespace)),
     )
 }
 
@@ -100,7 +63,9 @@ fn cold_start_from_publish_to_discord() {
             .args(["--webhook", &webhook]);
         command
     });
-    let codespace = Codespace::start("codespace-a");
+    let db = TempDb::new();
+    let serve = Serve::start(&db, &[]);
+    let codespace = Codespace::new(db, serve, "codespace-a");
     let mut totals = Vec::new();
     let mut listening = Vec::new();
     for round in 0..rounds {

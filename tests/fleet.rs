@@ -11,7 +11,8 @@ use std::collections::HashMap;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::Value;
+use support::codespace::Codespace;
 use support::consume::request;
 use support::discord::FakeDiscord;
 use support::platform::Platform;
@@ -24,54 +25,18 @@ const IDLE: Duration = Duration::from_secs(3);
 /// Generous: a loaded 2-core machine is slow, and nothing waits this long on success.
 const DELIVERY: Duration = Duration::from_secs(45);
 
-/// A Codespace: a database and the `dq serve --announce` in front of it.
-struct Codespace {
-    db: TempDb,
-    serve: Serve,
-    name: String,
-}
-
-impl Codespace {
-    /// Announcing to `platform` every `every` (and when events wait unclaimed), with `key`.
-    fn start(name: &str, platform: &Platform, every: &str, key: &str) -> Codespace {
-        let db = TempDb::new();
-        let serve = Serve::announcing(
-            &db,
-            &platform.url(),
-            key,
-            every,
-            &[("CODESPACE_NAME", name)],
-        );
-        assert!(serve.token.as_ref().is_some_and(|token| token.len() >= 32));
-        Codespace {
-            db,
-            serve,
-            name: name.into(),
-        }
-    }
-
-    fn token(&self) -> String {
-        self.serve.token.clone().unwrap()
-    }
-
-    /// Publishes `count` events whose payload says where they come from.
-    fn publish(&self, count: usize, round: usize) {
-        let lines: String = (0..count)
-            .map(|n| {
-                let payload = json!({"from": self.name, "round": round, "n": n});
-                format!(
-                    "{}\n",
-                    json!({"event_type": "job_done", "payload": payload})
-                )
-            })
-            .collect();
-        let output = support::run_with_stdin(self.db.dq().args(["publish", "batch"]), lines);
-        assert!(output.status.success(), "{output:?}");
-    }
-
-    fn processed(&self) -> u64 {
-        self.serve.stats()["processed"].as_u64().unwrap()
-    }
+/// A Codespace announcing to `platform` every `every` (and when events wait unclaimed), with
+/// `key`.
+fn codespace(name: &str, platform: &Platform, every: &str, key: &str) -> Codespace {
+    let db = TempDb::new();
+    let serve = Serve::announcing(
+        &db,
+        &platform.url(),
+        key,
+        every,
+        &[("CODESPACE_NAME", name)],
+    );
+    Codespace::new(db, serve, name)
 }
 
 fn platform(fake: &FakeDiscord, idle: Duration) -> Platform {
@@ -112,7 +77,7 @@ fn delivered(fake: &FakeDiscord) -> HashMap<String, usize> {
 fn an_event_published_while_the_consumer_sleeps_is_delivered_after_serve_wakes_it() {
     let fake = FakeDiscord::start();
     let platform = platform(&fake, IDLE);
-    let codespace = Codespace::start("codespace-a", &platform, "1h", KEY);
+    let codespace = codespace("codespace-a", &platform, "1h", KEY);
     // The announcement at start is the first inbound request: it starts the consumer.
     assert!(eventually(DELIVERY, || platform.starts() == 1));
     assert!(platform.wait_until_asleep(DELIVERY), "it sleeps when idle");
@@ -146,7 +111,7 @@ fn a_heartbeat_shorter_than_the_idle_limit_keeps_the_consumer_awake_and_is_all_s
     let fake = FakeDiscord::start();
     let platform = platform(&fake, IDLE);
     let started = Instant::now();
-    let codespace = Codespace::start("codespace-a", &platform, "1s", KEY);
+    let codespace = codespace("codespace-a", &platform, "1s", KEY);
     for round in 0..6 {
         codespace.publish(1, round);
         thread::sleep(IDLE / 3);
@@ -171,8 +136,8 @@ fn a_heartbeat_shorter_than_the_idle_limit_keeps_the_consumer_awake_and_is_all_s
 fn two_codespaces_with_their_own_tokens_both_deliver_and_no_token_shows_anywhere() {
     let fake = FakeDiscord::start();
     let platform = platform(&fake, Duration::from_secs(60));
-    let first = Codespace::start("codespace-a", &platform, "2s", KEY);
-    let second = Codespace::start("codespace-b", &platform, "2s", KEY);
+    let first = codespace("codespace-a", &platform, "2s", KEY);
+    let second = codespace("codespace-b", &platform, "2s", KEY);
     assert_ne!(first.token(), second.token());
     first.publish(2, 0);
     second.publish(3, 0);
@@ -216,8 +181,8 @@ fn a_restarted_consumer_relearns_every_source_within_one_heartbeat() {
     let platform = platform(&fake, Duration::from_secs(60));
     let every = Duration::from_secs(3);
     let codespaces = [
-        Codespace::start("codespace-a", &platform, "3s", KEY),
-        Codespace::start("codespace-b", &platform, "3s", KEY),
+        codespace("codespace-a", &platform, "3s", KEY),
+        codespace("codespace-b", &platform, "3s", KEY),
     ];
     assert!(eventually(DELIVERY, || listed(&platform)["count"] == 2));
 
@@ -247,7 +212,7 @@ fn a_restarted_consumer_relearns_every_source_within_one_heartbeat() {
 fn a_wrong_key_is_refused_nothing_is_registered_and_serve_says_so_once() {
     let fake = FakeDiscord::start();
     let platform = platform(&fake, Duration::from_secs(60));
-    let codespace = Codespace::start("codespace-a", &platform, "1s", "not-the-key-0123456789");
+    let codespace = codespace("codespace-a", &platform, "1s", "not-the-key-0123456789");
     codespace.publish(1, 0);
     assert!(eventually(DELIVERY, || codespace
         .serve
@@ -272,8 +237,8 @@ fn nothing_is_lost_and_nothing_sent_twice_across_sleeps_and_wakes() {
     let fake = FakeDiscord::start();
     let platform = platform(&fake, IDLE);
     let codespaces = [
-        Codespace::start("codespace-a", &platform, "1h", KEY),
-        Codespace::start("codespace-b", &platform, "1h", KEY),
+        codespace("codespace-a", &platform, "1h", KEY),
+        codespace("codespace-b", &platform, "1h", KEY),
     ];
     const ROUNDS: usize = 3;
     const EACH: usize = 8;

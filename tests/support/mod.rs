@@ -161,6 +161,7 @@ impl TempDb {
             .expect("reading events")
     }
 }
+pub mod codespace;
 pub mod consume;
 pub mod crash;
 pub mod discord;
