@@ -1,6 +1,6 @@
-# Sourced by the consume benchmarks (consume.sh, consume_idle.sh, announce.sh): a scratch
-# directory removed on exit together with every process whose pid is in PIDS, the developer's
-# config file kept out of the measurement, and small helpers. Expects FAKE (the fake Discord's
+# Sourced by the consume benchmarks (consume.sh, consume_idle.sh, announce.sh, metrics.sh): a
+# scratch directory removed on exit together with every process whose pid is in PIDS, the
+# developer's config file kept out of the measurement, and small helpers. Expects FAKE (the fake Discord's
 # binary) to be set before `start_fake` is called.
 
 WORK=$(mktemp -d)

@@ -17,21 +17,12 @@ done
 cargo build --release --locked --quiet --bin dq --example fake_discord
 DQ=$PWD/target/release/dq
 FAKE=$PWD/target/release/examples/fake_discord
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-unset DQ_DB DQ_NO_AUTH DQ_BIND DQ_SOURCES DQ_CONFIG DISCORD_WEBHOOK_URL DISCORD_BOT_TOKEN
+# WORK, PIDS (killed on exit), free_port, start_fake; the developer's config file kept out.
+source bench/lib.sh
+unset DQ_DB DQ_NO_AUTH DQ_BIND DQ_SOURCES DISCORD_WEBHOOK_URL DISCORD_BOT_TOKEN
 export DQ_TOKEN=bench-token-0123456789abcdef
 AUTH="Authorization: Bearer $DQ_TOKEN"
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 wait_for() { for _ in $(seq 200); do curl -fsS -o /dev/null "$1" 2>/dev/null && return; sleep 0.05; done; echo "no answer from $1" >&2; exit 1; }
 
 DB=$WORK/events.db
@@ -42,17 +33,14 @@ for n in range(30): print(json.dumps({"event_type": "custom", "payload": {"n": n
 sqlite3 "$DB" ".timeout 5000" \
     "UPDATE events SET created_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 hour') WHERE id <= 10;"
 
-fake_port=$(free_port)
-"$FAKE" "127.0.0.1:$fake_port" >"$WORK/fake.log" &
-PIDS+=($!)
-until grep -q '^listening' "$WORK/fake.log" 2>/dev/null; do sleep 0.05; done
+start_fake "$WORK/fake.log"
 serve_port=$(free_port)
 "$DQ" --db "$DB" serve --bind "127.0.0.1:$serve_port" >"$WORK/serve.out" 2>"$WORK/serve.log" &
 PIDS+=($!)
 wait_for "http://127.0.0.1:$serve_port/discord/health"
 listen_port=$(free_port)
 "$DQ" consume --source "http://127.0.0.1:$serve_port" \
-    --webhook "http://127.0.0.1:$fake_port/api/webhooks/1111/webhook-token" \
+    --webhook "$FAKE_URL/api/webhooks/1111/webhook-token" \
     --listen "127.0.0.1:$listen_port" --wait 5 2>"$WORK/consume.log" &
 PIDS+=($!)
 wait_for "http://127.0.0.1:$listen_port/health"
