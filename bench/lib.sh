@@ -1,7 +1,7 @@
 # Sourced by the consume benchmarks (consume.sh, consume_idle.sh, announce.sh, metrics.sh): a
 # scratch directory removed on exit together with every process whose pid is in PIDS, the
-# developer's config file kept out of the measurement, and small helpers. Expects FAKE (the fake Discord's
-# binary) to be set before `start_fake` is called.
+# developer's config file kept out of the measurement, and small helpers. Expects FAKE (the
+# fake Discord's binary) to be set before `start_fake` is called.
 
 WORK=$(mktemp -d)
 # The developer's config file stays out of the measurement.
