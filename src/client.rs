@@ -541,6 +541,19 @@ pub fn normalize_source_url(url: &str, allow_http: bool) -> Result<String, Strin
     Ok(base_url(&format!("{scheme}://{authority}{}", uri.path())))
 }
 
+/// Whether `url` names this machine (`localhost` or a loopback address), where a plain
+/// `http://` request never leaves it.
+pub fn at_loopback(url: &str) -> bool {
+    let Ok(uri) = url.parse::<ureq::http::Uri>() else {
+        return false;
+    };
+    let host = uri.host().unwrap_or("").trim_matches(['[', ']']);
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// An address on the internet, not this machine, a private network or a link.
 fn is_public(ip: std::net::IpAddr) -> bool {
     match ip {
@@ -626,6 +639,26 @@ pub fn parse_header(text: &str) -> Result<(String, String), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn at_loopback_is_localhost_and_loopback_addresses_only() {
+        for url in [
+            "http://127.0.0.1:8080",
+            "http://127.9.9.9",
+            "http://localhost:3000/x",
+            "http://[::1]:8080",
+        ] {
+            assert!(at_loopback(url), "{url}");
+        }
+        for url in [
+            "http://127.example.com",
+            "http://10.0.0.1",
+            "https://consumer.example",
+            "not a url",
+        ] {
+            assert!(!at_loopback(url), "{url}");
+        }
+    }
 
     #[test]
     fn a_source_at_an_address_is_not_looked_up_and_a_name_is() {

@@ -230,10 +230,8 @@ impl Announcing {
         if url.starts_with("http://") {
             note.push_str(" (consumers take http:// sources only with --allow-http-sources)");
         }
-        let loopback = ["http://127.", "http://localhost", "http://[::1]"];
         if self.consumers.iter().any(|consumer| {
-            consumer.starts_with("http://")
-                && !loopback.iter().any(|prefix| consumer.starts_with(prefix))
+            consumer.starts_with("http://") && !crate::client::at_loopback(consumer)
         }) {
             note.push_str("; warning: the key goes unencrypted to http:// consumers");
         }
